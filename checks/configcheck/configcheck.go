@@ -36,7 +36,7 @@ type Details struct {
 	Components []ComponentInfo `json:"components"`
 	// HeadConfigChanged is true when the change edits `.conveyor.yml`; the edit
 	// takes effect only after merge.
-	HeadConfigChanged bool           `json:"head_config_changed"`
+	HeadConfigChanged bool            `json:"head_config_changed"`
 	Errors            []*config.Error `json:"errors"`
 }
 
