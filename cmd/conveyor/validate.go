@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/parcelflow/conveyor/checks"
+	"github.com/parcelflow/conveyor/checks/builtin"
+	"github.com/parcelflow/conveyor/checks/configcheck"
+	"github.com/parcelflow/conveyor/deploy/executor"
+)
+
+// Exit codes of `conveyor validate`.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+type planFlags map[string]string
+
+func (p planFlags) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p planFlags) Set(v string) error {
+	env, file, ok := strings.Cut(v, "=")
+	if !ok || env == "" || file == "" {
+		return fmt.Errorf("want ENV=FILE, got %q", v)
+	}
+	p[env] = file
+	return nil
+}
+
+// validateOutput is the JSON shape of `conveyor validate --format json`.
+type validateOutput struct {
+	Repo   string          `json:"repo"`
+	Base   string          `json:"base,omitempty"`
+	Head   string          `json:"head,omitempty"`
+	Config string          `json:"config"`
+	Checks []checks.Result `json:"checks"`
+}
+
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	repo := fs.String("repo", ".", "the repo checkout or plain directory to validate")
+	base := fs.String("base", "", "base ref (git repos; default: merge base with main/master, else none)")
+	head := fs.String("head", "", "head ref (git repos; default: the working tree)")
+	format := fs.String("format", "text", "output format: text or json")
+	only := fs.String("check", "", "run only the named checks (comma-separated)")
+	noCommands := fs.Bool("no-commands", false, "do not run the repo's own commands (import checks, dbt, terraform plan)")
+	verbose := fs.Bool("v", false, "print each check's summary too")
+	plans := planFlags{}
+	fs.Var(plans, "plan", "a terraform plan as `ENV=FILE` (terraform show -json output); repeatable")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "conveyor validate: --format must be text or json, got %q\n", *format)
+		return exitUsage
+	}
+	info, err := os.Stat(*repo)
+	if err != nil || !info.IsDir() {
+		fmt.Fprintf(stderr, "conveyor validate: --repo %s is not a directory\n", *repo)
+		return exitUsage
+	}
+	in, baseName, headName, err := loadTrees(ctx, *repo, *base, *head)
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor validate: %v\n", err)
+		return exitUsage
+	}
+	if len(plans) > 0 {
+		in.Plans = map[string][]byte{}
+		for env, file := range plans {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				fmt.Fprintf(stderr, "conveyor validate: --plan %s=%s: %v\n", env, file, err)
+				return exitUsage
+			}
+			in.Plans[env] = data
+		}
+	}
+	if !*noCommands {
+		in.Executor = &executor.Local{}
+		if in.HeadDir == "" {
+			dir, err := os.MkdirTemp("", "conveyor-validate-")
+			if err != nil {
+				fmt.Fprintf(stderr, "conveyor validate: %v\n", err)
+				return exitUsage
+			}
+			defer os.RemoveAll(dir)
+			if err := checks.Materialize(in.Head, dir); err != nil {
+				fmt.Fprintf(stderr, "conveyor validate: %v\n", err)
+				return exitUsage
+			}
+			in.HeadDir = dir
+		}
+	}
+	reg := builtin.Registry()
+	cs := reg.Applicable(in)
+	if *only != "" {
+		cs = nil
+		for _, name := range strings.Split(*only, ",") {
+			c, ok := reg.Get(strings.TrimSpace(name))
+			if !ok {
+				fmt.Fprintf(stderr, "conveyor validate: unknown check %q\n", name)
+				return exitUsage
+			}
+			cs = append(cs, c)
+		}
+	}
+	results := checks.RunAll(ctx, cs, in)
+
+	source := "file"
+	if in.Config.Detected {
+		source = "detected"
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		for i := range results {
+			if results[i].Annotations == nil {
+				results[i].Annotations = []checks.Annotation{}
+			}
+		}
+		if err := enc.Encode(validateOutput{Repo: *repo, Base: baseName, Head: headName, Config: source, Checks: results}); err != nil {
+			fmt.Fprintf(stderr, "conveyor validate: %v\n", err)
+			return exitUsage
+		}
+	default:
+		printText(stdout, in, baseName, headName, results, *verbose)
+	}
+	return exitCode(results)
+}
+
+// exitCode is 2 when the config itself is broken, 1 when any check fails.
+func exitCode(results []checks.Result) int {
+	code := exitOK
+	for _, r := range results {
+		if r.Name == configcheck.Name {
+			if d, ok := r.Details.(configcheck.Details); ok && len(d.Errors) > 0 {
+				return exitUsage
+			}
+		}
+		if r.Conclusion == checks.Failure {
+			code = exitFailed
+		}
+	}
+	return code
+}
+
+func printText(w io.Writer, in *checks.Input, base, head string, results []checks.Result, verbose bool) {
+	if in.Config.Detected {
+		fmt.Fprintln(w, "No .conveyor.yml: components detected from the files; checks run with default settings.")
+	}
+	if base != "" {
+		fmt.Fprintf(w, "Comparing %s → %s: %d changed files\n", base, orDefault(head, "working tree"), len(in.Changes))
+	}
+	for _, r := range results {
+		mark := map[checks.Conclusion]string{checks.Success: "✓", checks.Failure: "✗", checks.Neutral: "•", checks.Skipped: "-", checks.ActionRequired: "!"}[r.Conclusion]
+		fmt.Fprintf(w, "\n%s %s  %s — %s\n", mark, r.Name, r.Conclusion, r.Title)
+		for _, a := range r.Annotations {
+			fmt.Fprintf(w, "  %s:%d: %s [%s] %s\n", a.Path, a.StartLine, a.Level, a.Rule, a.Message)
+		}
+		if verbose && r.Summary != "" {
+			for _, line := range strings.Split(strings.TrimRight(r.Summary, "\n"), "\n") {
+				fmt.Fprintf(w, "  | %s\n", line)
+			}
+		}
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// loadTrees reads base and head. In a git repo the base is a ref (by default
+// the merge base with main or master) and the head a ref or the working tree;
+// a plain directory has an empty base, so every file counts as new.
+func loadTrees(ctx context.Context, dir, baseRef, headRef string) (*checks.Input, string, string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if !checks.IsGitRepo(ctx, abs) {
+		if baseRef != "" || headRef != "" {
+			return nil, "", "", errors.New("--base and --head need a git repository")
+		}
+		head, err := checks.ReadDir(abs)
+		if err != nil {
+			return nil, "", "", err
+		}
+		in := checks.NewInput(checks.EmptyTree, head)
+		// A plain directory has no base branch: its own config governs it.
+		in.Config, in.ConfigErr = checks.LoadRepoConfig(head, head)
+		in.HeadDir = abs
+		return in, "", "", nil
+	}
+	var head checks.Tree
+	headDir := ""
+	if headRef == "" {
+		t, err := checks.ReadDir(abs)
+		if err != nil {
+			return nil, "", "", err
+		}
+		head, headDir = t, abs
+	} else {
+		t, err := checks.ReadGitRef(ctx, abs, headRef)
+		if err != nil {
+			return nil, "", "", err
+		}
+		head = t
+	}
+	if baseRef == "" {
+		baseRef = defaultBase(ctx, abs, orDefault(headRef, "HEAD"))
+	}
+	base := checks.EmptyTree
+	if baseRef != "" {
+		t, err := checks.ReadGitRef(ctx, abs, baseRef)
+		if err != nil {
+			return nil, "", "", err
+		}
+		base = t
+	}
+	in := checks.NewInput(base, head)
+	in.HeadDir = headDir
+	return in, baseRef, headRef, nil
+}
+
+// defaultBase finds the merge base of head with main or master, if either exists.
+func defaultBase(ctx context.Context, dir, head string) string {
+	for _, b := range []string{"origin/main", "main", "origin/master", "master"} {
+		out, err := exec.CommandContext(ctx, "git", "-C", dir, "merge-base", b, head).Output()
+		if err == nil {
+			return strings.TrimSpace(string(out))
+		}
+	}
+	return ""
+}
