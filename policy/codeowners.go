@@ -266,27 +266,31 @@ func (r *CodeownersRule) matches(segs []string) bool {
 }
 
 // matchSegments matches glob segments against path segments, "**" spanning
-// zero or more whole segments.
+// zero or more whole segments. It runs in O(len(pat)·len(segs)) so a pattern
+// full of "**" cannot make matching explode.
 func matchSegments(pat, segs []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			rest := pat[1:]
-			if len(rest) == 0 {
-				return len(segs) > 0 // "foo/**" owns what is inside foo, not foo itself
+	// ok[j] reports whether pat[i:] matches segs[j:], filled from the end.
+	ok := make([]bool, len(segs)+1)
+	ok[len(segs)] = true
+	next := make([]bool, len(segs)+1)
+	for i := len(pat) - 1; i >= 0; i-- {
+		if pat[i] == "**" {
+			last := i == len(pat)-1
+			// "**" at the end needs at least one segment ("foo/**" owns what is
+			// inside foo, not foo itself); elsewhere it may span none.
+			next[len(segs)] = !last && ok[len(segs)]
+			for j := len(segs) - 1; j >= 0; j-- {
+				next[j] = last || ok[j] || next[j+1]
 			}
-			for i := 0; i <= len(segs); i++ {
-				if matchSegments(rest, segs[i:]) {
-					return true
-				}
+		} else {
+			next[len(segs)] = false
+			for j := len(segs) - 1; j >= 0; j-- {
+				next[j] = ok[j+1] && matchSegment(pat[i], segs[j])
 			}
-			return false
 		}
-		if len(segs) == 0 || !matchSegment(pat[0], segs[0]) {
-			return false
-		}
-		pat, segs = pat[1:], segs[1:]
+		ok, next = next, ok
 	}
-	return len(segs) == 0
+	return ok[0]
 }
 
 // matchSegment matches one segment: '*' any run of characters, '?' one
