@@ -62,11 +62,11 @@ func (e *Emulator) routes() {
 	h("GET /repos/{owner}/{repo}/issues/{number}", e.getIssue)
 	h("GET /repos/{owner}/{repo}/issues/{number}/comments", e.listComments)
 	h("POST /repos/{owner}/{repo}/issues/{number}/comments", e.createComment)
-	h("GET /repos/{owner}/{repo}/issues/comments/{id}", e.getComment)
-	h("PATCH /repos/{owner}/{repo}/issues/comments/{id}", e.editComment)
-	h("DELETE /repos/{owner}/{repo}/issues/comments/{id}", e.deleteComment)
-	h("GET /repos/{owner}/{repo}/issues/comments/{id}/reactions", e.listReactions)
-	h("POST /repos/{owner}/{repo}/issues/comments/{id}/reactions", e.createReaction)
+	h("GET /repos/{owner}/{repo}/issue-comments/{id}", e.getComment)
+	h("PATCH /repos/{owner}/{repo}/issue-comments/{id}", e.editComment)
+	h("DELETE /repos/{owner}/{repo}/issue-comments/{id}", e.deleteComment)
+	h("GET /repos/{owner}/{repo}/issue-comments/{id}/reactions", e.listReactions)
+	h("POST /repos/{owner}/{repo}/issue-comments/{id}/reactions", e.createReaction)
 	h("GET /repos/{owner}/{repo}/issues/{number}/labels", e.listLabels)
 	h("POST /repos/{owner}/{repo}/issues/{number}/labels", e.addLabels)
 	h("PUT /repos/{owner}/{repo}/issues/{number}/labels", e.setLabels)
@@ -147,6 +147,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = p
 		r.URL.RawPath = ""
 	}
+	recPath := r.URL.Path
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r = r.WithContext(context.WithValue(r.Context(), origPathKey, origPath))
@@ -163,13 +164,13 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		e.mu.Lock()
 		e.calls = append(e.calls, Call{
-			Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
+			Method: r.Method, Path: recPath, Query: r.URL.Query(), Body: body,
 			Status: rec.status, Time: e.now(),
 		})
 		e.mu.Unlock()
 	}()
 
-	download := strings.HasPrefix(r.URL.Path, "/_codeload/") || strings.HasPrefix(r.URL.Path, "/_raw/")
+	download := strings.HasPrefix(recPath, "/_codeload/") || strings.HasPrefix(recPath, "/_raw/")
 	if !download {
 		if e.injectFault(rec, r) {
 			return
@@ -181,7 +182,17 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	r.URL.Path, r.URL.RawPath = internalPath(r.URL.Path), ""
 	e.mux.ServeHTTP(rec, r)
+}
+
+// internalPath routes GitHub's /issues/comments/{id} under an internal name, because it
+// overlaps /issues/{number}/... for ServeMux. Calls record the real path.
+func internalPath(p string) string {
+	if parts := strings.SplitN(p, "/", 7); len(parts) >= 7 && parts[1] == "repos" && parts[4] == "issues" && parts[5] == "comments" {
+		return strings.Join(parts[:4], "/") + "/issue-comments/" + parts[6]
+	}
+	return p
 }
 
 func (e *Emulator) notFound(w http.ResponseWriter, r *http.Request) {
@@ -281,7 +292,7 @@ func (e *Emulator) UnmatchedCalls() []Call {
 }
 
 func (e *Emulator) routed(method, p string) bool {
-	req, err := http.NewRequest(method, "http://emu"+p, nil)
+	req, err := http.NewRequest(method, "http://emu"+internalPath(p), nil)
 	if err != nil {
 		return false
 	}
