@@ -1,0 +1,370 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DeliveryStatus is where a webhook delivery stands in the inbox.
+type DeliveryStatus string
+
+// Delivery statuses. A pending delivery with a live lease is being worked on.
+const (
+	StatusPending DeliveryStatus = "pending"
+	StatusDone    DeliveryStatus = "done"
+	StatusFailed  DeliveryStatus = "failed" // parked after its last attempt
+)
+
+// ParseDeliveryStatus checks s names a status.
+func ParseDeliveryStatus(s string) (DeliveryStatus, error) {
+	switch st := DeliveryStatus(s); st {
+	case StatusPending, StatusDone, StatusFailed:
+		return st, nil
+	}
+	return "", fmt.Errorf("unknown delivery status %q (want pending, done or failed)", s)
+}
+
+// Delivery is one verified webhook delivery, stored before it was acknowledged.
+type Delivery struct {
+	ID             string         `json:"id"`
+	EventType      string         `json:"event_type"`
+	Action         string         `json:"action,omitempty"`
+	InstallationID int64          `json:"installation_id,omitempty"`
+	Repository     string         `json:"repository,omitempty"`
+	Payload        []byte         `json:"-"`
+	Status         DeliveryStatus `json:"status"`
+	Attempts       int            `json:"attempts"`
+	LastError      string         `json:"last_error,omitempty"`
+	ReceivedAt     time.Time      `json:"received_at"`
+	NextAttemptAt  time.Time      `json:"next_attempt_at"`
+	ClaimedBy      string         `json:"claimed_by,omitempty"`
+	LeaseUntil     time.Time      `json:"lease_until,omitzero"`
+	FinishedAt     time.Time      `json:"finished_at,omitzero"`
+}
+
+// InboxStats summarises the work waiting in the inbox.
+type InboxStats struct {
+	Pending       int       // deliveries not yet finished (including in-flight ones)
+	Failed        int       // deliveries parked as failed
+	OldestPending time.Time // receipt time of the oldest pending delivery; zero when none
+}
+
+// InboxFilter selects deliveries for List.
+type InboxFilter struct {
+	Status DeliveryStatus // empty for every status
+	Limit  int            // 0 for the default of 100
+}
+
+// Errors callers decide on.
+var (
+	// ErrLeaseLost means the worker's claim expired and another worker may hold it.
+	ErrLeaseLost = errors.New("inbox: lease lost")
+	// ErrNotParked means Retry was asked for a delivery that is not parked as failed.
+	ErrNotParked = errors.New("inbox: delivery is not parked as failed")
+)
+
+// maxErrorLen bounds the stored handler error so a huge message cannot bloat the inbox.
+const maxErrorLen = 4096
+
+// Inbox is the durable webhook inbox: deliveries keyed by X-GitHub-Delivery,
+// claimed by workers under a lease, retried, parked or completed.
+type Inbox struct {
+	db  *DB
+	now func() time.Time
+	// writeMu queues this process's writers in Go rather than in SQLite's busy
+	// handler, whose sleeps (up to 100 ms) would dominate webhook latency.
+	// SQLite allows a single writer anyway; PostgreSQL needs no such queue.
+	writeMu sync.Mutex
+}
+
+// NewInbox returns the inbox kept in db.
+func NewInbox(db *DB) *Inbox { return &Inbox{db: db, now: time.Now} }
+
+// WithClock makes the inbox read the time from now (for tests of leases and backoff).
+func (in *Inbox) WithClock(now func() time.Time) *Inbox {
+	in.now = now
+	return in
+}
+
+// Ping reports whether the store is reachable.
+func (in *Inbox) Ping(ctx context.Context) error { return in.db.Ping(ctx) }
+
+func (in *Inbox) lockWrites() func() {
+	if in.db.Dialect != SQLite {
+		return func() {}
+	}
+	in.writeMu.Lock()
+	return in.writeMu.Unlock
+}
+
+func inboxMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func inboxTime(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// Put stores d as pending unless a delivery with the same ID is already
+// stored; inserted reports which. The check and the insert are one statement,
+// so two concurrent redeliveries cannot both insert.
+func (in *Inbox) Put(ctx context.Context, d Delivery) (inserted bool, err error) {
+	if d.ID == "" {
+		return false, errors.New("inbox: delivery has no ID")
+	}
+	received := d.ReceivedAt
+	if received.IsZero() {
+		received = in.now()
+	}
+	payload := d.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	defer in.lockWrites()()
+	res, err := in.db.Exec(ctx, `INSERT INTO inbox_deliveries
+		(delivery_id, event_type, action, installation_id, repository, payload, status, received_at, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (delivery_id) DO NOTHING`,
+		d.ID, d.EventType, d.Action, d.InstallationID, d.Repository, payload, string(StatusPending), inboxMS(received), inboxMS(received))
+	if err != nil {
+		return false, fmt.Errorf("inbox: storing delivery %s: %w", d.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("inbox: storing delivery %s: %w", d.ID, err)
+	}
+	return n == 1, nil
+}
+
+const deliveryColumns = `delivery_id, event_type, action, installation_id, repository, payload, status, attempts,
+	last_error, received_at, next_attempt_at, claimed_by, lease_until, finished_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanDelivery(row scanner) (*Delivery, error) {
+	var (
+		d                                      Delivery
+		status                                 string
+		received, next, leaseUntil, finishedAt int64
+	)
+	if err := row.Scan(&d.ID, &d.EventType, &d.Action, &d.InstallationID, &d.Repository, &d.Payload, &status, &d.Attempts,
+		&d.LastError, &received, &next, &d.ClaimedBy, &leaseUntil, &finishedAt); err != nil {
+		return nil, err
+	}
+	d.Status = DeliveryStatus(status)
+	d.ReceivedAt, d.NextAttemptAt = inboxTime(received), inboxTime(next)
+	d.LeaseUntil, d.FinishedAt = inboxTime(leaseUntil), inboxTime(finishedAt)
+	return &d, nil
+}
+
+// Claim takes the oldest pending delivery that is due and not leased by a
+// live worker, counts an attempt and leases it to workerID until now+lease.
+// It returns nil and no error when nothing is ready. A worker that dies
+// holding a claim loses it when the lease runs out, and the delivery is
+// claimed again.
+func (in *Inbox) Claim(ctx context.Context, workerID string, lease time.Duration) (*Delivery, error) {
+	defer in.lockWrites()()
+	// Two workers may pick the same row in the subquery; the outer WHERE is
+	// re-checked under the row lock, so only one update wins and the other
+	// returns no row and tries the next candidate.
+	for range 5 {
+		now := in.now()
+		row := in.db.QueryRow(ctx, `UPDATE inbox_deliveries
+			SET attempts = attempts + 1, claimed_by = ?, lease_until = ?
+			WHERE delivery_id = (
+				SELECT delivery_id FROM inbox_deliveries
+				WHERE status = ? AND next_attempt_at <= ? AND lease_until <= ?
+				ORDER BY received_at, delivery_id LIMIT 1)
+			AND status = ? AND lease_until <= ?
+			RETURNING `+deliveryColumns,
+			workerID, inboxMS(now.Add(lease)), string(StatusPending), inboxMS(now), inboxMS(now), string(StatusPending), inboxMS(now))
+		d, err := scanDelivery(row)
+		if err == nil {
+			return d, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("inbox: claiming a delivery: %w", err)
+		}
+		var ready int
+		if err := in.db.QueryRow(ctx, `SELECT COUNT(*) FROM inbox_deliveries
+			WHERE status = ? AND next_attempt_at <= ? AND lease_until <= ?`,
+			string(StatusPending), inboxMS(now), inboxMS(now)).Scan(&ready); err != nil {
+			return nil, fmt.Errorf("inbox: claiming a delivery: %w", err)
+		}
+		if ready == 0 {
+			return nil, nil
+		}
+	}
+	return nil, nil
+}
+
+// finish applies a transition to a delivery still claimed by workerID.
+func (in *Inbox) finish(ctx context.Context, what, id, workerID, set string, args ...any) error {
+	defer in.lockWrites()()
+	args = append(args, id, workerID, string(StatusPending))
+	res, err := in.db.Exec(ctx, `UPDATE inbox_deliveries SET `+set+`
+		WHERE delivery_id = ? AND claimed_by = ? AND status = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("inbox: %s %s: %w", what, id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("inbox: %s %s: %w", what, id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("inbox: %s %s: %w", what, id, ErrLeaseLost)
+	}
+	return nil
+}
+
+// Extend renews workerID's lease on a delivery it is still working on.
+func (in *Inbox) Extend(ctx context.Context, id, workerID string, lease time.Duration) error {
+	return in.finish(ctx, "extending lease of", id, workerID, `lease_until = ?`, inboxMS(in.now().Add(lease)))
+}
+
+// Complete marks a claimed delivery as done.
+func (in *Inbox) Complete(ctx context.Context, id, workerID string) error {
+	return in.finish(ctx, "completing", id, workerID,
+		`status = ?, finished_at = ?, lease_until = 0, last_error = ''`, string(StatusDone), inboxMS(in.now()))
+}
+
+// Fail records a failed attempt and schedules the next one at next.
+func (in *Inbox) Fail(ctx context.Context, id, workerID, errMsg string, next time.Time) error {
+	return in.finish(ctx, "failing", id, workerID,
+		`last_error = ?, next_attempt_at = ?, lease_until = 0, claimed_by = ''`, truncate(errMsg), inboxMS(next))
+}
+
+// Park records the last failed attempt and parks the delivery as failed,
+// where it waits for an operator's Retry.
+func (in *Inbox) Park(ctx context.Context, id, workerID, errMsg string) error {
+	return in.finish(ctx, "parking", id, workerID,
+		`status = ?, last_error = ?, finished_at = ?, lease_until = 0`, string(StatusFailed), truncate(errMsg), inboxMS(in.now()))
+}
+
+// Release gives a claimed delivery back without counting the attempt, for a
+// worker that is shutting down in the middle of it.
+func (in *Inbox) Release(ctx context.Context, id, workerID string) error {
+	return in.finish(ctx, "releasing", id, workerID,
+		`attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, lease_until = 0, claimed_by = ''`)
+}
+
+// Retry puts a parked delivery back in the queue with a fresh attempt budget.
+func (in *Inbox) Retry(ctx context.Context, id string) error {
+	unlock := in.lockWrites()
+	res, err := in.db.Exec(ctx, `UPDATE inbox_deliveries
+		SET status = ?, attempts = 0, next_attempt_at = ?, lease_until = 0, claimed_by = '', finished_at = 0
+		WHERE delivery_id = ? AND status = ?`,
+		string(StatusPending), inboxMS(in.now()), id, string(StatusFailed))
+	unlock()
+	if err != nil {
+		return fmt.Errorf("inbox: retrying %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("inbox: retrying %s: %w", id, err)
+	} else if n == 1 {
+		return nil
+	}
+	d, err := in.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("inbox: retrying %s: %w", id, err)
+	}
+	return fmt.Errorf("inbox: retrying %s (status %s): %w", id, d.Status, ErrNotParked)
+}
+
+// Get returns one delivery with its payload, or ErrNotFound.
+func (in *Inbox) Get(ctx context.Context, id string) (*Delivery, error) {
+	d, err := scanDelivery(in.db.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM inbox_deliveries WHERE delivery_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("inbox: delivery %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inbox: reading delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// List returns deliveries, newest first, without their payloads.
+func (in *Inbox) List(ctx context.Context, f InboxFilter) ([]Delivery, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q := `SELECT delivery_id, event_type, action, installation_id, repository, NULL, status, attempts,
+		last_error, received_at, next_attempt_at, claimed_by, lease_until, finished_at FROM inbox_deliveries`
+	var args []any
+	if f.Status != "" {
+		q += ` WHERE status = ?`
+		args = append(args, string(f.Status))
+	}
+	q += ` ORDER BY received_at DESC, delivery_id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := in.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: listing deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("inbox: listing deliveries: %w", err)
+		}
+		out = append(out, *d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("inbox: listing deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// Stats counts pending and parked deliveries and finds the oldest pending one.
+func (in *Inbox) Stats(ctx context.Context) (InboxStats, error) {
+	var (
+		s      InboxStats
+		oldest sql.NullInt64
+	)
+	err := in.db.QueryRow(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0),
+		MIN(CASE WHEN status = ? THEN received_at END)
+		FROM inbox_deliveries WHERE status <> ?`,
+		string(StatusPending), string(StatusFailed), string(StatusPending), string(StatusDone)).Scan(&s.Pending, &s.Failed, &oldest)
+	if err != nil {
+		return InboxStats{}, fmt.Errorf("inbox: reading stats: %w", err)
+	}
+	if oldest.Valid {
+		s.OldestPending = inboxTime(oldest.Int64)
+	}
+	return s, nil
+}
+
+// Prune deletes deliveries that finished successfully before before; the
+// delivery IDs of recent ones are kept so redeliveries are still recognised.
+func (in *Inbox) Prune(ctx context.Context, before time.Time) (int64, error) {
+	defer in.lockWrites()()
+	res, err := in.db.Exec(ctx, `DELETE FROM inbox_deliveries WHERE status = ? AND finished_at < ?`, string(StatusDone), inboxMS(before))
+	if err != nil {
+		return 0, fmt.Errorf("inbox: pruning: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func truncate(s string) string {
+	if len(s) <= maxErrorLen {
+		return s
+	}
+	s = s[:maxErrorLen]
+	// Do not cut a UTF-8 sequence in half: PostgreSQL rejects invalid text.
+	return strings.ToValidUTF8(s, "") + "…"
+}
