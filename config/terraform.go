@@ -1,12 +1,33 @@
 package config
 
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
 // TerraformSettings configures the conveyor/terraform check.
 type TerraformSettings struct {
+	Pos          Pos `yaml:"-"`
 	RuleSettings `yaml:",inline"`
-	// RequiredTags must be set on every taggable resource.
+	// RequiredTags must be set on every taggable resource, directly or through
+	// the provider's default_tags. Empty means owner, env and cost-center.
 	RequiredTags []string `yaml:"required_tags"`
-	// StatefulTypes are resource types whose delete or replace is high risk.
+	// StatefulTypes adjusts the resource types whose delete or replace is high
+	// risk: a type is added to Conveyor's defaults, and "!type" removes one.
 	StatefulTypes []string `yaml:"stateful_types"`
+	// Approvers are the teams that approve a plan destroying stateful
+	// resources; empty means the terraform component's owner, else devops.
+	Approvers []string `yaml:"approvers"`
+}
+
+// Tags returns the required tags, defaulted.
+func (s TerraformSettings) Tags() []string {
+	if len(s.RequiredTags) == 0 {
+		return []string{"owner", "env", "cost-center"}
+	}
+	return s.RequiredTags
 }
 
 // TerraformStack is one Terraform root module of a terraform component.
@@ -19,4 +40,81 @@ type TerraformStack struct {
 	VarFiles map[string]string `yaml:"var_files"`
 }
 
-func (s TerraformSettings) validate(cfg *RepoConfig) Errors { return nil }
+// Environments returns the environments the stack serves, sorted by the
+// promotion chain; nil when the stack names none.
+func (s TerraformStack) Environments(cfg *RepoConfig) []string {
+	if s.Environment != "" {
+		return []string{s.Environment}
+	}
+	var out []string
+	for _, e := range cfg.Environments {
+		if _, ok := s.VarFiles[e.Name]; ok {
+			out = append(out, e.Name)
+		}
+	}
+	return out
+}
+
+var resourceTypeRE = regexp.MustCompile(`^!?[a-z][a-z0-9]*_[a-z0-9_]+$`)
+var tagNameRE = regexp.MustCompile(`^[A-Za-z0-9_.:/=+@ -]{1,128}$`)
+
+func (s TerraformSettings) validate(cfg *RepoConfig) Errors {
+	var errs Errors
+	add := func(p Pos, key, format string, args ...any) {
+		errs = append(errs, &Error{File: cfg.File, Line: p.Line, Column: p.Column, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	for i, t := range s.RequiredTags {
+		if !tagNameRE.MatchString(t) {
+			add(s.Pos, fmt.Sprintf("checks.terraform.required_tags[%d]", i), "%q is not a valid AWS tag key", t)
+		}
+	}
+	for i, t := range s.StatefulTypes {
+		if !resourceTypeRE.MatchString(t) {
+			add(s.Pos, fmt.Sprintf("checks.terraform.stateful_types[%d]", i), "expected a Terraform resource type like aws_s3_bucket (or !aws_s3_bucket to drop a default), got %q", t)
+		}
+	}
+	for i, t := range s.Approvers {
+		if strings.TrimSpace(t) == "" {
+			add(s.Pos, fmt.Sprintf("checks.terraform.approvers[%d]", i), "an approver team cannot be empty")
+		}
+	}
+	envs := map[string]bool{}
+	for _, e := range cfg.Environments {
+		envs[e.Name] = true
+	}
+	seen := map[string]string{}
+	for ci, c := range cfg.Components {
+		for si, st := range c.Stacks {
+			key := fmt.Sprintf("components[%d].stacks[%d]", ci, si)
+			p := st.Pos
+			if p.Line == 0 {
+				p = c.Pos
+			}
+			clean := path.Clean(st.Path)
+			switch {
+			case strings.TrimSpace(st.Path) == "":
+				add(p, key+".path", "a stack needs the path of its Terraform root module")
+			case path.IsAbs(st.Path) || clean == ".." || strings.HasPrefix(clean, "../"):
+				add(p, key+".path", "stack path %q must be relative to the repo root and inside it", st.Path)
+			case seen[clean] != "":
+				add(p, key+".path", "stack %q is already declared by component %q", st.Path, seen[clean])
+			}
+			seen[clean] = c.Name
+			if st.Environment != "" && len(st.VarFiles) > 0 {
+				add(p, key, "a stack is pinned to one environment or has var_files per environment, not both")
+			}
+			if st.Environment != "" && !envs[st.Environment] {
+				add(p, key+".environment", "unknown environment %q", st.Environment)
+			}
+			for _, env := range sortedKeys(st.VarFiles) {
+				if !envs[env] {
+					add(p, key+".var_files."+env, "unknown environment %q", env)
+				}
+				if f := st.VarFiles[env]; !strings.HasSuffix(f, ".tfvars") && !strings.HasSuffix(f, ".tfvars.json") {
+					add(p, key+".var_files."+env, "expected a .tfvars file, got %q", f)
+				}
+			}
+		}
+	}
+	return errs
+}
