@@ -83,7 +83,7 @@ func splitLines(s string) []string {
 	if s == "" {
 		return nil
 	}
-	return strings.SplitAfter(strings.TrimSuffix(s, "\n"), "\n")
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
 type diffOp struct {
@@ -207,7 +207,7 @@ func unifiedPatch(a, b []string) (patch string, additions, deletions int) {
 		fmt.Fprintf(&sb, "@@ -%d,%d +%d,%d @@\n", os, oc, ns, nc)
 		for _, op := range ops[start:end] {
 			sb.WriteByte(op.kind)
-			sb.WriteString(strings.TrimSuffix(op.line, "\n"))
+			sb.WriteString(op.line)
 			sb.WriteByte('\n')
 		}
 		k = end

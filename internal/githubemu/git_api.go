@@ -265,6 +265,13 @@ func base64Lines(b []byte) string {
 	return sb.String()
 }
 
+// wantsRaw reports the raw media type (application/vnd.github.raw or .v3.raw), which makes
+// GitHub answer blobs and files with their bytes instead of JSON.
+func wantsRaw(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "vnd.github.raw") || strings.Contains(a, "vnd.github.v3.raw")
+}
+
 func (e *Emulator) getBlob(w http.ResponseWriter, r *http.Request) {
 	rp, ok := e.lookupRepo(w, r)
 	if !ok {
@@ -276,6 +283,11 @@ func (e *Emulator) getBlob(w http.ResponseWriter, r *http.Request) {
 	b, ok := rp.blobs[sha]
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if wantsRaw(r) {
+		w.Header().Set("Content-Type", "application/vnd.github.raw")
+		_, _ = w.Write(b)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -342,6 +354,11 @@ func (e *Emulator) getContents(w http.ResponseWriter, r *http.Request) {
 	c := rp.commits[sha]
 	p := strings.Trim(r.PathValue("path"), "/")
 	if blob, isFile := c.files[p]; isFile && p != "" {
+		if wantsRaw(r) {
+			w.Header().Set("Content-Type", "application/vnd.github.raw")
+			_, _ = w.Write(rp.blobs[blob])
+			return
+		}
 		j := e.contentEntry(rp, p, "file", blob, len(rp.blobs[blob]), ref, sha)
 		j["encoding"] = "base64"
 		j["content"] = base64Lines(rp.blobs[blob])

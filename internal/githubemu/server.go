@@ -145,7 +145,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 			p = "/"
 		}
 		r.URL.Path = p
-		r.URL.RawPath = ""
+		r.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, "/api/v3")
 	}
 	recPath := r.URL.Path
 	body, _ := io.ReadAll(r.Body)
@@ -182,7 +182,9 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	r.URL.Path, r.URL.RawPath = internalPath(r.URL.Path), ""
+	if p := internalPath(r.URL.Path); p != r.URL.Path {
+		r.URL.Path, r.URL.RawPath = p, ""
+	}
 	e.mux.ServeHTTP(rec, r)
 }
 
