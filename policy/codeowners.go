@@ -248,49 +248,55 @@ func (co *Codeowners) Owners(path string) []string {
 // matches the file itself or one of its parent directories. Two exceptions
 // follow GitHub: a trailing slash matches only directories, and a trailing
 // "*" segment ("docs/*") matches only the files directly inside.
+//
+// One forward pass computes, for every prefix of the path, whether the whole
+// pattern matches it, in O(len(pattern)·len(path)) without backtracking, so
+// a pattern full of "**" cannot make matching explode.
 func (r *CodeownersRule) matches(segs []string) bool {
-	last := r.segments[len(r.segments)-1]
+	var buf [2][33]bool
+	cur, next := buf[0][:], buf[1][:]
+	if len(segs)+1 > len(cur) {
+		cur, next = make([]bool, len(segs)+1), make([]bool, len(segs)+1)
+	}
+	cur, next = cur[:len(segs)+1], next[:len(segs)+1]
+	// cur[j]: the pattern's first i segments match segs[:j].
+	clear(cur)
+	cur[0] = true
+	n := len(r.segments)
+	for i, p := range r.segments {
+		if p == "**" {
+			// "**" spans zero or more segments; at the end it needs at least
+			// one ("foo/**" owns what is inside foo, not foo itself).
+			atEnd := i == n-1
+			seen := false
+			for j := range next {
+				if atEnd {
+					next[j] = seen
+					seen = seen || cur[j]
+				} else {
+					seen = seen || cur[j]
+					next[j] = seen
+				}
+			}
+		} else {
+			next[0] = false
+			for j := 1; j < len(next); j++ {
+				next[j] = cur[j-1] && matchSegment(p, segs[j-1])
+			}
+		}
+		cur, next = next, cur
+	}
+	last := r.segments[n-1]
 	for k := len(segs); k >= 1; k-- {
 		isFile := k == len(segs)
-		if isFile && r.dirOnly {
+		if isFile && r.dirOnly || !isFile && last == "*" {
 			continue
 		}
-		if !isFile && last == "*" {
-			continue
-		}
-		if matchSegments(r.segments, segs[:k]) {
+		if cur[k] {
 			return true
 		}
 	}
 	return false
-}
-
-// matchSegments matches glob segments against path segments, "**" spanning
-// zero or more whole segments. It runs in O(len(pat)·len(segs)) so a pattern
-// full of "**" cannot make matching explode.
-func matchSegments(pat, segs []string) bool {
-	// ok[j] reports whether pat[i:] matches segs[j:], filled from the end.
-	ok := make([]bool, len(segs)+1)
-	ok[len(segs)] = true
-	next := make([]bool, len(segs)+1)
-	for i := len(pat) - 1; i >= 0; i-- {
-		if pat[i] == "**" {
-			last := i == len(pat)-1
-			// "**" at the end needs at least one segment ("foo/**" owns what is
-			// inside foo, not foo itself); elsewhere it may span none.
-			next[len(segs)] = !last && ok[len(segs)]
-			for j := len(segs) - 1; j >= 0; j-- {
-				next[j] = last || ok[j] || next[j+1]
-			}
-		} else {
-			next[len(segs)] = false
-			for j := len(segs) - 1; j >= 0; j-- {
-				next[j] = ok[j+1] && matchSegment(pat[i], segs[j])
-			}
-		}
-		ok, next = next, ok
-	}
-	return ok[0]
 }
 
 // matchSegment matches one segment: '*' any run of characters, '?' one

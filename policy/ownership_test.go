@@ -1,0 +1,338 @@
+package policy
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parcelflow/conveyor/config"
+)
+
+const head, old = "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh", "oooooooooooooooooooooooooooooooooooooooo"
+
+func sampleConfig(t testing.TB) *config.RepoConfig {
+	t.Helper()
+	data, err := os.ReadFile("../testdata/sample-repo/.conveyor.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.ParseRepo(".conveyor.yml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func sampleCodeowners(t testing.TB) *Codeowners {
+	t.Helper()
+	data, err := os.ReadFile("../testdata/sample-repo/.github/CODEOWNERS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, errs := ParseCodeowners(".github/CODEOWNERS", data)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return co
+}
+
+func sampleMembership() Membership {
+	return Membership{Teams: map[string][]string{
+		"data-eng":          {"alice", "bob", "Carol", "ci-helper[bot]"},
+		"devops":            {"dave", "erin"},
+		"data-eng-leads":    {"carol", "frank"},
+		"analytics":         {"gina"},
+		"finance-analytics": {"hank"},
+		"oncall":            {"dave", "bob"},
+	}, AsOf: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+}
+
+func at(min int) time.Time { return time.Date(2026, 3, 2, 10, min, 0, 0, time.UTC) }
+
+func approve(user, sha string, min int) Review {
+	return Review{User: user, State: ReviewApproved, CommitSHA: sha, SubmittedAt: at(min)}
+}
+
+func TestEvaluateApprovals(t *testing.T) {
+	cfg := sampleConfig(t)
+	co := sampleCodeowners(t)
+	noInvalidate := false
+	keepOnPush := cfg.Ownership
+	keepOnPush.Rules = append([]config.OwnershipRule(nil), cfg.Ownership.Rules...)
+	keepOnPush.Rules[1].InvalidateOnPush = &noInvalidate // pipelines keep approvals across pushes
+	codeownersOff := cfg.Ownership
+	codeownersOff.CodeOwners = &noInvalidate
+
+	type groupWant struct {
+		state      string
+		approvedBy []string
+		blockedBy  []string
+		missing    int
+	}
+	tests := []struct {
+		name       string
+		files      []string
+		author     string
+		reviews    []Review
+		ownership  *config.Ownership
+		codeowners *Codeowners
+		reqs       []ApprovalRequirement
+		members    *Membership
+		want       string
+		groups     map[string]groupWant
+		note       string // a note some group must carry
+	}{
+		{
+			name: "owner approves the head", files: []string{"dags/orders.py"}, author: "alice",
+			reviews: []Review{approve("bob", head, 1)}, want: StateSuccess,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}, "CODEOWNERS @parcelflow/data-eng": {StateSuccess, []string{"bob"}, nil, 0}},
+		},
+		{
+			name: "no reviews yet", files: []string{"dags/orders.py"}, author: "alice", want: StatePending,
+			groups: map[string]groupWant{"pipelines": {StatePending, nil, nil, 1}},
+		},
+		{
+			name: "the author's own approval never counts", files: []string{"dags/orders.py"}, author: "alice",
+			reviews: []Review{approve("Alice", head, 1)}, want: StatePending,
+			groups: map[string]groupWant{"pipelines": {StatePending, nil, nil, 1}}, note: "author's own approval never counts",
+		},
+		{
+			name: "bots never count", files: []string{"dags/orders.py"}, author: "alice",
+			reviews: []Review{approve("ci-helper[bot]", head, 1), {User: "bob", State: ReviewApproved, CommitSHA: head, SubmittedAt: at(2), IsBot: true}}, want: StatePending,
+			groups: map[string]groupWant{"pipelines": {StatePending, nil, nil, 1}}, note: "bots never count",
+		},
+		{
+			name: "an approval before the latest push is dropped", files: []string{"dags/orders.py"}, author: "alice",
+			reviews: []Review{approve("bob", old, 1)}, want: StatePending,
+			groups: map[string]groupWant{"pipelines": {StatePending, nil, nil, 1}}, note: "before the latest push",
+		},
+		{
+			name: "a rule can keep approvals across pushes", files: []string{"dags/orders.py"}, author: "alice", ownership: &keepOnPush, codeowners: &Codeowners{},
+			reviews: []Review{approve("bob", old, 1)}, want: StateSuccess,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}},
+		},
+		{
+			name: "changes requested by an owner blocks", files: []string{"dags/orders.py"}, author: "alice",
+			reviews: []Review{approve("bob", head, 1), {User: "carol", State: ReviewChangesRequested, CommitSHA: old, SubmittedAt: at(2)}}, want: StateFailure,
+			groups: map[string]groupWant{"pipelines": {StateFailure, []string{"bob"}, []string{"carol"}, 0}},
+		},
+		{
+			name: "changes requested by a non-owner does not block", files: []string{"dags/orders.py"}, author: "alice",
+			reviews: []Review{approve("bob", head, 1), {User: "gina", State: ReviewChangesRequested, CommitSHA: head, SubmittedAt: at(2)}}, want: StateSuccess,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}},
+		},
+		{
+			name: "a later approval lifts a change request", files: []string{"dags/orders.py"}, author: "alice",
+			reviews: []Review{approve("carol", head, 5), {User: "carol", State: ReviewChangesRequested, CommitSHA: old, SubmittedAt: at(1)}}, want: StateSuccess,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"carol"}, nil, 0}},
+		},
+		{
+			name: "a dismissed approval no longer counts", files: []string{"dags/orders.py"}, author: "alice",
+			reviews: []Review{approve("bob", head, 1), {User: "bob", State: ReviewDismissed, CommitSHA: head, SubmittedAt: at(3)}}, want: StatePending,
+			groups: map[string]groupWant{"pipelines": {StatePending, nil, nil, 1}},
+		},
+		{
+			name: "a comment does not undo an approval", files: []string{"dags/orders.py"}, author: "alice",
+			reviews: []Review{approve("bob", head, 1), {User: "bob", State: ReviewCommented, CommitSHA: head, SubmittedAt: at(3)}}, want: StateSuccess,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}},
+		},
+		{
+			name: "a PR touching both worlds needs both", files: []string{"dags/orders.py", "infra/platform/main.tf"}, author: "alice",
+			reviews: []Review{approve("bob", head, 1)}, want: StatePending,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}, "infrastructure": {StatePending, nil, nil, 1}, "CODEOWNERS @parcelflow/devops": {StatePending, nil, nil, 1}},
+		},
+		{
+			name: "both worlds approved", files: []string{"dags/orders.py", "infra/platform/main.tf"}, author: "alice",
+			reviews: []Review{approve("bob", head, 1), approve("erin", head, 2)}, want: StateSuccess,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}, "infrastructure": {StateSuccess, []string{"erin"}, nil, 0}},
+		},
+		{
+			name: "two approvals for the config", files: []string{".conveyor.yml"}, author: "alice",
+			reviews: []Review{approve("dave", head, 1)}, want: StatePending,
+			groups: map[string]groupWant{"conveyor-config": {StatePending, []string{"dave"}, nil, 1}},
+		},
+		{
+			name: "two approvals given", files: []string{".conveyor.yml"}, author: "alice",
+			reviews: []Review{approve("dave", head, 1), approve("carol", head, 2)}, want: StateSuccess,
+			groups: map[string]groupWant{"conveyor-config": {StateSuccess, []string{"carol", "dave"}, nil, 0}},
+		},
+		{
+			name: "every consumer team of a broken contract approves", files: []string{"contracts/orders.yaml"}, author: "alice",
+			reqs:    []ApprovalRequirement{{Name: "contract orders: consumers", Teams: []string{"@parcelflow/analytics", "finance-analytics"}, Reason: "orders.amount changes type"}},
+			reviews: []Review{approve("bob", head, 1), approve("carol", head, 1), approve("gina", head, 2)}, want: StatePending,
+			groups: map[string]groupWant{"contract orders: consumers (analytics)": {StateSuccess, []string{"gina"}, nil, 0}, "contract orders: consumers (finance-analytics)": {StatePending, nil, nil, 1}},
+		},
+		{
+			name: "an approval naming the plan survives a push", files: []string{"infra/platform/main.tf"}, author: "alice", codeowners: &Codeowners{},
+			reqs:    []ApprovalRequirement{{Name: "prod plan", Teams: []string{"devops"}, Subject: "plan:abcdef0123456789abcdef"}},
+			reviews: []Review{approve("erin", head, 1), {User: "dave", State: ReviewApproved, CommitSHA: old, SubmittedAt: at(2), Body: "looks right\n/approve plan:abcdef012345"}}, want: StateSuccess,
+			groups: map[string]groupWant{"prod plan": {StateSuccess, []string{"dave", "erin"}, nil, 0}},
+		},
+		{
+			name: "an approval naming another plan does not count", files: []string{"infra/platform/main.tf"}, author: "alice", codeowners: &Codeowners{},
+			reqs:    []ApprovalRequirement{{Name: "prod plan", Teams: []string{"devops"}, Subject: "plan:abcdef0123456789abcdef"}},
+			reviews: []Review{{User: "dave", State: ReviewApproved, CommitSHA: head, SubmittedAt: at(2), Body: "/approve plan:999999999999999"}}, want: StatePending,
+			groups: map[string]groupWant{"prod plan": {StatePending, nil, nil, 1}}, note: "it approves plan:999999999999999",
+		},
+		{
+			name: "an approval of an older commit naming no plan does not count for the plan", files: []string{"infra/platform/main.tf"}, author: "alice", codeowners: &Codeowners{}, ownership: &keepOnPush,
+			reqs:    []ApprovalRequirement{{Name: "prod plan", Teams: []string{"devops"}, Subject: "plan:abc"}},
+			reviews: []Review{approve("dave", old, 1)}, want: StatePending,
+			groups: map[string]groupWant{"prod plan": {StatePending, nil, nil, 1}, "infrastructure": {StatePending, nil, nil, 1}},
+		},
+		{
+			name: "an unresolved team cannot approve", files: []string{"infra/x.tf"}, author: "alice",
+			members: &Membership{Teams: map[string][]string{"data-eng": {"bob"}}},
+			reviews: []Review{approve("dave", head, 1)}, want: StatePending,
+			groups: map[string]groupWant{"infrastructure": {StatePending, nil, nil, 1}},
+		},
+		{
+			name: "nothing owned", files: []string{"README.md"}, author: "alice", codeowners: &Codeowners{}, want: StateSuccess,
+		},
+		{
+			name: "CODEOWNERS can be switched off", files: []string{"README.md"}, author: "alice", ownership: &codeownersOff, want: StateSuccess,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := ApprovalInput{Files: tt.files, Codeowners: co, Ownership: cfg.Ownership, Org: "parcelflow", Requirements: tt.reqs,
+				Author: tt.author, HeadSHA: head, Reviews: tt.reviews, Membership: sampleMembership()}
+			if tt.ownership != nil {
+				in.Ownership = *tt.ownership
+			}
+			if tt.codeowners != nil {
+				in.Codeowners = tt.codeowners
+			}
+			if tt.members != nil {
+				in.Membership = *tt.members
+			}
+			d := EvaluateApprovals(in)
+			if d.State != tt.want {
+				t.Errorf("state = %s, want %s; reasons %v", d.State, tt.want, d.Reasons)
+			}
+			byName := map[string]OwnerGroup{}
+			for _, g := range d.Groups {
+				byName[g.Name] = g
+			}
+			for name, w := range tt.groups {
+				g, ok := byName[name]
+				if !ok {
+					t.Errorf("no group %q; groups %v", name, names(d.Groups))
+					continue
+				}
+				if g.State != w.state || g.Missing != w.missing || !sameStrings(g.ApprovedBy, w.approvedBy) || !sameStrings(g.BlockedBy, w.blockedBy) {
+					t.Errorf("group %q = state %s missing %d approved %v blocked %v; want %+v", name, g.State, g.Missing, g.ApprovedBy, g.BlockedBy, w)
+				}
+			}
+			if tt.note != "" && !strings.Contains(fmt.Sprint(d.Groups), tt.note) {
+				t.Errorf("no group notes %q: %+v", tt.note, d.Groups)
+			}
+			if len(d.Reasons) == 0 {
+				t.Error("a decision must give reasons")
+			}
+		})
+	}
+}
+
+func TestEvaluateApprovalsRecordsMembership(t *testing.T) {
+	cfg := sampleConfig(t)
+	d := EvaluateApprovals(ApprovalInput{Files: []string{"infra/main.tf"}, Ownership: cfg.Ownership, Org: "parcelflow", Codeowners: sampleCodeowners(t),
+		Author: "alice", HeadSHA: head, Reviews: []Review{approve("dave", head, 1)}, Membership: sampleMembership()})
+	want := map[string][]string{"devops": {"dave", "erin"}}
+	if !reflect.DeepEqual(d.Membership.Teams, want) {
+		t.Errorf("membership relied on = %v, want %v", d.Membership.Teams, want)
+	}
+	if !d.Membership.AsOf.Equal(sampleMembership().AsOf) {
+		t.Errorf("AsOf not kept: %v", d.Membership.AsOf)
+	}
+	if d.State != StateSuccess {
+		t.Errorf("state %s", d.State)
+	}
+	s := d.Summary("parcelflow")
+	for _, want := range []string{"| ✅ | infrastructure | 1 | @dave | — |", "CODEOWNERS @parcelflow/devops"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestEvaluateApprovalsCodeownersEmail(t *testing.T) {
+	co, _ := ParseCodeowners("CODEOWNERS", []byte("*.go docs@example.com\n*.md ops@example.com\n"))
+	in := ApprovalInput{Files: []string{"main.go", "README.md"}, Codeowners: co, Author: "alice", HeadSHA: head,
+		Reviews:    []Review{approve("doc", head, 1)},
+		Membership: Membership{Emails: map[string]string{"Docs@Example.com": "Doc"}}}
+	d := EvaluateApprovals(in)
+	if d.State != StatePending || len(d.Groups) != 2 {
+		t.Fatalf("state %s groups %+v", d.State, d.Groups)
+	}
+	if d.Groups[0].State != StateSuccess || d.Groups[1].State != StatePending || !sameStrings(d.Groups[1].Unresolved, []string{"ops@example.com"}) {
+		t.Errorf("groups = %+v", d.Groups)
+	}
+	if !strings.Contains(d.Summary(""), "ops@example.com") {
+		t.Error("summary should name the unresolved owner")
+	}
+}
+
+func TestPendingSummaryNamesWhoMust(t *testing.T) {
+	cfg := sampleConfig(t)
+	d := EvaluateApprovals(ApprovalInput{Files: []string{".conveyor.yml"}, Ownership: cfg.Ownership, Org: "parcelflow", Author: "alice", HeadSHA: head,
+		Reviews: []Review{approve("dave", head, 1)}, Membership: sampleMembership()})
+	s := d.Summary("parcelflow")
+	if !strings.Contains(s, "1 more from @parcelflow/data-eng-leads, @parcelflow/devops") {
+		t.Errorf("summary:\n%s", s)
+	}
+	if got := d.Title(); got != "Waiting for 1 of 1 owner group(s)" {
+		t.Errorf("title %q", got)
+	}
+}
+
+func names(gs []OwnerGroup) []string {
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.Name)
+	}
+	return out
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func BenchmarkEvaluateApprovals(b *testing.B) {
+	var co strings.Builder
+	co.WriteString("* @parcelflow/data-eng\n")
+	for i := 0; i < 49; i++ {
+		fmt.Fprintf(&co, "/area%02d/**/*.sql @parcelflow/team%02d @user%02d\n", i, i%7, i)
+	}
+	codeowners, errs := ParseCodeowners("CODEOWNERS", []byte(co.String()))
+	if len(errs) > 0 || len(codeowners.Rules) != 50 {
+		b.Fatalf("rules %d errs %v", len(codeowners.Rules), errs)
+	}
+	files := make([]string, 500)
+	for i := range files {
+		files[i] = fmt.Sprintf("area%02d/models/sub%d/model_%03d.sql", i%60, i%5, i)
+	}
+	members := Membership{Teams: map[string][]string{"data-eng": {"a", "b"}}}
+	for i := 0; i < 7; i++ {
+		members.Teams[fmt.Sprintf("team%02d", i)] = []string{fmt.Sprintf("m%d", i)}
+	}
+	cfg := sampleConfig(b)
+	in := ApprovalInput{Files: files, Codeowners: codeowners, Ownership: cfg.Ownership, Org: "parcelflow", Author: "x", HeadSHA: head,
+		Reviews: []Review{approve("a", head, 1), approve("m1", head, 2), approve("m3", old, 3)}, Membership: members}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		d := EvaluateApprovals(in)
+		if len(d.Groups) == 0 {
+			b.Fatal("no groups")
+		}
+	}
+	b.ReportMetric(float64(len(files)), "files/op")
+	b.ReportMetric(float64(len(codeowners.Rules)), "rules")
+}
