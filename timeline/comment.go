@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/go-github/v74/github"
 )
@@ -14,6 +15,9 @@ var reactions = map[string]bool{"+1": true, "-1": true, "laugh": true, "confused
 // partReserve is room kept in each part of a split comment for its
 // "Part i of n" header and a closing code fence.
 const partReserve = 64
+
+// maxFence bounds a reopened fence line; a longer info string is dropped.
+const maxFence = 20
 
 // Comment posts body on pull request (or issue) number and returns the ID of
 // the comment. A body over GitHub's 65,536 characters is split at line breaks
@@ -73,10 +77,14 @@ func SplitComment(body string, limit int) []string {
 	rest := body
 	reopen := ""
 	for rest != "" {
-		room := budget - len(reopen)
+		room := max(budget-len(reopen), 8)
 		chunk := rest
 		if len(chunk) > room {
 			chunk = cutRunes(rest, room)
+			if chunk == "" {
+				_, n := utf8.DecodeRuneInString(rest)
+				chunk = rest[:n]
+			}
 			if i := strings.LastIndexByte(chunk, '\n'); i > room/2 {
 				chunk = chunk[:i+1]
 			}
@@ -89,6 +97,9 @@ func SplitComment(body string, limit int) []string {
 				text += "\n"
 			}
 			text += "```"
+			if len(fence) > maxFence {
+				fence = "```"
+			}
 			reopen = fence + "\n"
 		}
 		chunks = append(chunks, text)
