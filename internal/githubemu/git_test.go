@@ -263,6 +263,10 @@ func TestRefsAndBranches(t *testing.T) {
 	if br.GetCommit().GetSHA() != f.repo.Branch("feature/x") {
 		t.Errorf("branch sha = %s", br.GetCommit().GetSHA())
 	}
+	c := must[*github.RepositoryCommit](t)(f.gh.Repositories.GetCommit(ctx, "parcelflow", "data-platform", "feature/x", nil))
+	if c.GetSHA() != f.repo.Branch("feature/x") {
+		t.Errorf("commit for slashed branch = %s", c.GetSHA())
+	}
 	bs := must[[]*github.Branch](t)(f.gh.Repositories.ListBranches(ctx, "parcelflow", "data-platform", nil))
 	if len(bs) != 2 {
 		t.Errorf("branches = %d", len(bs))

@@ -33,7 +33,7 @@ func (e *Emulator) routes() {
 	// Repos and git data.
 	h("GET /repos/{owner}/{repo}", e.getRepo)
 	h("GET /repos/{owner}/{repo}/commits", e.listCommits)
-	h("GET /repos/{owner}/{repo}/commits/{ref}", e.getCommit)
+	h("GET /repos/{owner}/{repo}/commits/{ref...}", e.getCommit)
 	h("GET /repos/{owner}/{repo}/git/commits/{sha}", e.getGitCommit)
 	h("GET /repos/{owner}/{repo}/git/trees/{sha}", e.getTree)
 	h("GET /repos/{owner}/{repo}/git/blobs/{sha}", e.getBlob)
@@ -182,19 +182,31 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if p := internalPath(r.URL.Path); p != r.URL.Path {
-		r.URL.Path, r.URL.RawPath = p, ""
+	if p, raw := internalPath(r.URL.Path); p != r.URL.Path || raw != "" {
+		r.URL.Path, r.URL.RawPath = p, raw
 	}
 	e.mux.ServeHTTP(rec, r)
 }
 
-// internalPath routes GitHub's /issues/comments/{id} under an internal name, because it
-// overlaps /issues/{number}/... for ServeMux. Calls record the real path.
-func internalPath(p string) string {
-	if parts := strings.SplitN(p, "/", 7); len(parts) >= 7 && parts[1] == "repos" && parts[4] == "issues" && parts[5] == "comments" {
-		return strings.Join(parts[:4], "/") + "/issue-comments/" + parts[6]
+// internalPath adapts two GitHub paths ServeMux cannot express; calls record the real
+// path. /issues/comments/{id} overlaps /issues/{number}/..., so it is routed under an
+// internal name. A ref with slashes before /check-runs or /check-suites (go-github does not
+// escape it) is escaped into one segment, returned as the raw path.
+func internalPath(p string) (path, raw string) {
+	parts := strings.SplitN(p, "/", 7)
+	if len(parts) >= 7 && parts[1] == "repos" && parts[4] == "issues" && parts[5] == "comments" {
+		return strings.Join(parts[:4], "/") + "/issue-comments/" + parts[6], ""
 	}
-	return p
+	if len(parts) >= 7 && parts[1] == "repos" && parts[4] == "commits" {
+		for _, suffix := range []string{"/check-runs", "/check-suites"} {
+			ref, ok := strings.CutSuffix(parts[5]+"/"+parts[6], suffix)
+			if ok && strings.Contains(ref, "/") {
+				prefix := strings.Join(parts[:5], "/") + "/"
+				return prefix + ref + suffix, prefix + url.PathEscape(ref) + suffix
+			}
+		}
+	}
+	return p, ""
 }
 
 func (e *Emulator) notFound(w http.ResponseWriter, r *http.Request) {
@@ -294,7 +306,11 @@ func (e *Emulator) UnmatchedCalls() []Call {
 }
 
 func (e *Emulator) routed(method, p string) bool {
-	req, err := http.NewRequest(method, "http://emu"+internalPath(p), nil)
+	ip, raw := internalPath(p)
+	if raw != "" {
+		ip = raw
+	}
+	req, err := http.NewRequest(method, "http://emu"+ip, nil)
 	if err != nil {
 		return false
 	}
