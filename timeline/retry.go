@@ -61,10 +61,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// do calls fn until it succeeds, fails for good, or the attempts run out.
-// what names the request in errors and logs.
 func (w *Writer) do(ctx context.Context, what string, fn func(ctx context.Context) (*github.Response, error)) error {
-	r := w.retry
+	return w.retry.Do(ctx, what, fn)
+}
+
+// Do calls fn until it succeeds, fails for good, or the attempts run out; what
+// names the request in errors and logs. Readers of GitHub (trees, compares)
+// use it to retry as the writer does.
+func (r Retry) Do(ctx context.Context, what string, fn func(ctx context.Context) (*github.Response, error)) error {
+	r = r.withDefaults()
 	var err error
 	for attempt := 1; ; attempt++ {
 		callCtx := ctx

@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-github/v74/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+)
+
+// CheckRun re-runs one check when a user clicks its "Re-run", and passes
+// button presses (requested_action) to the configured ActionHandler.
+type CheckRun struct {
+	*Base
+}
+
+var _ githubapp.EventHandler = &CheckRun{}
+
+// Handles names the event.
+func (h *CheckRun) Handles() []string { return []string{"check_run"} }
+
+// Handle re-runs only the named check at the run's SHA.
+func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	var ev github.CheckRunEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return fmt.Errorf("decoding check_run event %s: %w", deliveryID, err)
+	}
+	run := ev.GetCheckRun()
+	if !h.ours(run.GetApp()) {
+		return nil
+	}
+	prs := run.PullRequests
+	if len(prs) == 0 {
+		prs = run.GetCheckSuite().PullRequests
+	}
+	ctx, logger := githubapp.PreparePRContext(h.withLogger(ctx, eventType, deliveryID), ev.GetInstallation().GetID(), ev.GetRepo(), firstPRNumber(prs))
+	switch ev.GetAction() {
+	case "rerequested":
+		if _, ok := h.deps.Registry.Get(run.GetName()); !ok {
+			logger.Info().Str("check", run.GetName()).Msg("re-run asked for a check this server does not have; ignored")
+			return nil
+		}
+		return h.Evaluate(ctx, Target{
+			InstallationID: ev.GetInstallation().GetID(),
+			Owner:          ev.GetRepo().GetOwner().GetLogin(),
+			Repo:           ev.GetRepo().GetName(),
+			HeadSHA:        run.GetHeadSHA(),
+			BaseRef:        baseFor(prs, ev.GetRepo()),
+			DeliveryID:     deliveryID,
+			Only:           run.GetName(),
+		})
+	case "requested_action":
+		return h.requestedAction(ctx, logger, &ev)
+	}
+	return nil
+}
+
+func (h *CheckRun) requestedAction(ctx context.Context, logger zerolog.Logger, ev *github.CheckRunEvent) error {
+	if h.deps.Actions == nil {
+		logger.Info().Str("action", ev.GetRequestedAction().Identifier).Msg("check run action pressed but no action handler is configured; ignored")
+		return nil
+	}
+	w, err := h.writer(ev.GetInstallation().GetID(), ev.GetRepo().GetOwner().GetLogin(), ev.GetRepo().GetName())
+	if err != nil {
+		return err
+	}
+	return h.deps.Actions.HandleAction(ctx, w, ev)
+}

@@ -1,0 +1,44 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// SignatureHeader carries the body's HMAC SHA-256 under the webhook secret.
+const SignatureHeader = "X-Hub-Signature-256"
+
+// Sign returns the X-Hub-Signature-256 value GitHub sends for body under secret.
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// validSignature reports whether header is "sha256=<hex>" and matches body
+// under any of secrets. Each comparison is constant-time; every secret is
+// tried so the time taken does not tell which one matched.
+func validSignature(secrets [][]byte, header string, body []byte) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexSig) != sha256.Size*2 {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	match := false
+	for _, secret := range secrets {
+		if len(secret) == 0 {
+			continue // an empty secret would let anyone sign
+		}
+		mac := hmac.New(sha256.New, secret)
+		mac.Write(body)
+		if hmac.Equal(got, mac.Sum(nil)) {
+			match = true
+		}
+	}
+	return match
+}
