@@ -1,0 +1,145 @@
+package airflow
+
+import (
+	ts "github.com/tree-sitter/tree-sitter-python/bindings/go"
+
+	sitter "github.com/tree-sitter/go-tree-sitter"
+)
+
+// A syntax tree is copied out of tree-sitter into a flat Go slice in one
+// cursor walk: every later question ("what is this call's callee?") is then
+// answered in Go without crossing into C, which keeps the whole rule set
+// cheaper than CPython's own compile step.
+
+// pnode is one syntax node of a flattened tree.
+type pnode struct {
+	kind   string // interned grammar kind: "call", "identifier", "(" …
+	field  string // field name in the parent ("function", "arguments"), or ""
+	start  uint32 // byte offsets into the source
+	end    uint32
+	line   int32 // 1-based
+	col    int32 // 1-based, in bytes
+	eline  int32
+	ecol   int32
+	parent int32
+	first  int32 // first child, -1 when none
+	next   int32 // next sibling, -1 when none
+	named  bool
+	miss   bool // inserted by error recovery
+}
+
+// ptree is a flattened parse of one Python file. Node 0 is the module.
+type ptree struct {
+	src   []byte
+	nodes []pnode
+}
+
+// pyParser owns one tree-sitter parser and the grammar's name tables. It is
+// not safe for concurrent use: make one per goroutine.
+type pyParser struct {
+	p      *sitter.Parser
+	kinds  []string
+	fields []string
+}
+
+func newPyParser() *pyParser {
+	lang := sitter.NewLanguage(ts.Language())
+	p := sitter.NewParser()
+	if err := p.SetLanguage(lang); err != nil {
+		// The grammar is compiled in; a version mismatch is a build bug.
+		panic("airflow: tree-sitter-python grammar rejected: " + err.Error())
+	}
+	kinds := make([]string, lang.NodeKindCount()+1)
+	for i := range kinds {
+		kinds[i] = lang.NodeKindForId(uint16(i))
+	}
+	fields := make([]string, lang.FieldCount()+1)
+	for i := 1; i < len(fields); i++ {
+		fields[i] = lang.FieldNameForId(uint16(i))
+	}
+	return &pyParser{p: p, kinds: kinds, fields: fields}
+}
+
+func (pp *pyParser) close() { pp.p.Close() }
+
+// parse parses src and flattens the tree.
+func (pp *pyParser) parse(src []byte) *ptree {
+	tree := pp.p.Parse(src, nil)
+	defer tree.Close()
+	raw := flatten(tree.RootNode(), len(src)/3+16)
+	t := &ptree{src: src, nodes: make([]pnode, len(raw))}
+	for i := range raw {
+		r := &raw[i]
+		k, f := "ERROR", ""
+		if int(r.sym) < len(pp.kinds) {
+			k = pp.kinds[r.sym]
+		}
+		if r.field != 0 && int(r.field) < len(pp.fields) {
+			f = pp.fields[r.field]
+		}
+		t.nodes[i] = pnode{
+			kind: k, field: f, start: uint32(r.start), end: uint32(r.end),
+			line: int32(r.line), col: int32(r.col), eline: int32(r.eline), ecol: int32(r.ecol),
+			parent: int32(r.parent), first: int32(r.first), next: int32(r.next),
+			named: r.named != 0, miss: r.missing != 0,
+		}
+	}
+	return t
+}
+
+// text returns the source text of node i.
+func (t *ptree) text(i int32) string {
+	n := &t.nodes[i]
+	if n.end < n.start || int(n.end) > len(t.src) {
+		return ""
+	}
+	return string(t.src[n.start:n.end])
+}
+
+// children returns the child indices of i (all, named or not).
+func (t *ptree) children(i int32) []int32 {
+	var out []int32
+	for c := t.nodes[i].first; c >= 0; c = t.nodes[c].next {
+		out = append(out, c)
+	}
+	return out
+}
+
+// namedChildren returns the named child indices of i, skipping comments.
+func (t *ptree) namedChildren(i int32) []int32 {
+	var out []int32
+	for c := t.nodes[i].first; c >= 0; c = t.nodes[c].next {
+		if t.nodes[c].named && t.nodes[c].kind != "comment" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// field returns the first child of i with the given field name, or -1.
+func (t *ptree) field(i int32, name string) int32 {
+	for c := t.nodes[i].first; c >= 0; c = t.nodes[c].next {
+		if t.nodes[c].field == name {
+			return c
+		}
+	}
+	return -1
+}
+
+// fields returns every child of i with the given field name.
+func (t *ptree) fields(i int32, name string) []int32 {
+	var out []int32
+	for c := t.nodes[i].first; c >= 0; c = t.nodes[c].next {
+		if t.nodes[c].field == name {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (t *ptree) kind(i int32) string {
+	if i < 0 {
+		return ""
+	}
+	return t.nodes[i].kind
+}
