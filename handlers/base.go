@@ -208,9 +208,13 @@ func (b *Base) runOne(ctx context.Context, w *timeline.Writer, in *checks.Input,
 			cause = errors.New("stopped before writing a result")
 		}
 		if ferr := w.FailCheckRun(ctx, r.id, name, cause); ferr != nil {
-			err = errors.Join(err, ferr)
+			err = errors.Join(cause, ferr)
+			logger.Error().Err(err).Msg("check run could not be completed")
+			return
 		}
-		logger.Error().Err(err).Msg("check run completed as failure")
+		// The failure and its cause are on the PR; a redelivery would only repeat them.
+		logger.Error().Err(cause).Msg("check run completed as failure")
+		err = nil
 	}()
 	if err := w.StartCheckRun(ctx, r.id); err != nil {
 		logger.Warn().Err(err).Msg("could not mark check run in progress; running it anyway")

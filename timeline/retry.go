@@ -115,11 +115,25 @@ func (r Retry) waitFor(resp *github.Response, err error, attempt int) (time.Dura
 			return r.capped(backoff), true
 		}
 		return r.capped(limit.Rate.Reset.Sub(r.Now()) + time.Second), true
-	case resp != nil && resp.Response != nil && (resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests):
-		if d, ok := retryAfter(resp.Response); ok {
-			return r.capped(d), true
+	case resp != nil && resp.Response != nil:
+		// Some endpoints (archive links) answer with a bare error; read the headers.
+		code := resp.StatusCode
+		if code >= 500 || code == http.StatusForbidden || code == http.StatusTooManyRequests {
+			if d, ok := retryAfter(resp.Response); ok {
+				return r.capped(d), true
+			}
 		}
-		return r.capped(backoff), true
+		if code == http.StatusForbidden || code == http.StatusTooManyRequests {
+			if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+				if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+					return r.capped(time.Unix(reset, 0).Sub(r.Now()) + time.Second), true
+				}
+			}
+		}
+		if code >= 500 || code == http.StatusTooManyRequests {
+			return r.capped(backoff), true
+		}
+		return 0, false
 	case resp == nil && errors.As(err, &urlErr):
 		// The connection failed before an answer: GitHub may be restarting.
 		return r.capped(backoff), true

@@ -1,0 +1,7 @@
+package handlers_test
+
+import "github.com/google/go-github/v74/github"
+
+func githubCreate(name, sha string) github.CreateCheckRunOptions {
+	return github.CreateCheckRunOptions{Name: name, HeadSHA: sha, Status: github.Ptr("completed"), Conclusion: github.Ptr("success")}
+}
