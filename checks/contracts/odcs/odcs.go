@@ -1,0 +1,402 @@
+// Package odcs reads data contracts in the Open Data Contract Standard
+// (ODCS) v3 format. Every problem carries the file, line and column so it can
+// be shown on the exact line of a pull request.
+package odcs
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// APIVersions are the ODCS versions this reader accepts.
+var APIVersions = []string{"v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0"}
+
+// LogicalTypes are ODCS v3's logical types.
+var LogicalTypes = []string{"string", "date", "timestamp", "time", "number", "integer", "object", "array", "boolean"}
+
+// Contract is one ODCS data contract.
+type Contract struct {
+	Path        string `json:"path"`
+	APIVersion  string `json:"api_version"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Status      string `json:"status"`
+	Domain      string `json:"domain,omitempty"`
+	DataProduct string `json:"data_product,omitempty"`
+	// OwnerTeam is the producing team (team.name, or the ownerTeam custom property).
+	OwnerTeam string     `json:"owner_team"`
+	Consumers []Consumer `json:"consumers"`
+	Schema    []Object   `json:"schema"`
+	SLA       []SLA      `json:"sla"`
+}
+
+// Consumer is a team that reads the data and must agree to breaking changes.
+type Consumer struct {
+	Team string `json:"team"`
+	Use  string `json:"use,omitempty"`
+	Line int    `json:"line"`
+}
+
+// Object is a dataset (table) in the contract's schema.
+type Object struct {
+	Name         string     `json:"name"`
+	PhysicalName string     `json:"physical_name,omitempty"`
+	PhysicalType string     `json:"physical_type,omitempty"`
+	DbtModel     string     `json:"dbt_model,omitempty"`
+	DbtSource    string     `json:"dbt_source,omitempty"`
+	Properties   []Property `json:"properties"`
+	Quality      []Quality  `json:"quality,omitempty"`
+	Line         int        `json:"line"`
+}
+
+// Property is a column.
+type Property struct {
+	Name         string    `json:"name"`
+	LogicalType  string    `json:"logical_type,omitempty"`
+	PhysicalType string    `json:"physical_type,omitempty"`
+	Required     bool      `json:"required"`
+	Unique       bool      `json:"unique"`
+	PrimaryKey   bool      `json:"primary_key"`
+	Quality      []Quality `json:"quality,omitempty"`
+	Line         int       `json:"line"`
+}
+
+// Quality is one quality rule, as declared.
+type Quality struct {
+	Type string `json:"type,omitempty"`
+	Rule string `json:"rule,omitempty"`
+	Line int    `json:"line"`
+}
+
+// SLA is one service-level property (freshness, latency, retention …).
+type SLA struct {
+	Property string `json:"property"`
+	Value    string `json:"value"`
+	Unit     string `json:"unit,omitempty"`
+	Element  string `json:"element,omitempty"`
+	Line     int    `json:"line"`
+}
+
+// Duration returns a time SLA (freshness, latency) as a duration.
+func (s SLA) Duration() (time.Duration, bool) {
+	v, err := strconv.ParseFloat(s.Value, 64)
+	if err != nil {
+		return 0, false
+	}
+	unit := map[string]time.Duration{"s": time.Second, "sec": time.Second, "second": time.Second, "seconds": time.Second,
+		"m": time.Minute, "min": time.Minute, "minute": time.Minute, "minutes": time.Minute,
+		"h": time.Hour, "hr": time.Hour, "hour": time.Hour, "hours": time.Hour,
+		"d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour}[strings.ToLower(s.Unit)]
+	if unit == 0 {
+		return 0, false
+	}
+	return time.Duration(v * float64(unit)), true
+}
+
+// Problem is one reason a contract file is not valid ODCS.
+type Problem struct {
+	Path   string `json:"path"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
+	Msg    string `json:"message"`
+}
+
+func (p Problem) Error() string { return fmt.Sprintf("%s:%d:%d: %s", p.Path, p.Line, p.Column, p.Msg) }
+
+var topKeys = keys("version", "kind", "apiVersion", "id", "name", "tenant", "tags", "status", "servers", "dataProduct", "description",
+	"domain", "schema", "support", "price", "team", "roles", "slaDefaultElement", "slaProperties", "authoritativeDefinitions",
+	"customProperties", "contractCreatedTs")
+
+var objectKeys = keys("id", "name", "physicalName", "physicalType", "logicalType", "description", "businessName", "dataGranularityDescription",
+	"tags", "properties", "quality", "authoritativeDefinitions", "customProperties", "relationships")
+
+var propertyKeys = keys("id", "name", "physicalType", "physicalName", "logicalType", "logicalTypeOptions", "description", "businessName", "tags",
+	"customProperties", "primaryKey", "primaryKeyPosition", "required", "unique", "partitioned", "partitionKeyPosition", "classification",
+	"encryptedName", "transformSourceObjects", "transformLogic", "transformDescription", "examples", "criticalDataElement", "quality",
+	"authoritativeDefinitions", "items", "properties", "relationships")
+
+func keys(ks ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, k := range ks {
+		m[k] = true
+	}
+	return m
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// IsContract reports whether a YAML file looks like an ODCS contract.
+func IsContract(data []byte) bool {
+	return contractKind.Match(data)
+}
+
+var contractKind = regexp.MustCompile(`(?m)^kind:\s*["']?DataContract["']?\s*$`)
+
+// Parse reads one contract. It returns the contract as far as it could be
+// read and every problem found; a contract with problems is not valid ODCS.
+func Parse(path string, data []byte) (*Contract, []Problem) {
+	c := &Contract{Path: path}
+	var probs []Problem
+	bad := func(n *yaml.Node, format string, args ...any) {
+		line, col := 1, 1
+		if n != nil {
+			line, col = n.Line, n.Column
+		}
+		probs = append(probs, Problem{Path: path, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		line := 1
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			line, _ = strconv.Atoi(m[1])
+		}
+		return c, []Problem{{Path: path, Line: line, Column: 1, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return c, []Problem{{Path: path, Line: 1, Column: 1, Msg: "a data contract is a YAML mapping"}}
+	}
+	root := doc.Content[0]
+	checkKeys(root, topKeys, "the contract", bad)
+	str := func(n *yaml.Node, key string, required bool) string {
+		v := get(n, key)
+		if v == nil {
+			if required {
+				bad(n, "%s is required", key)
+			}
+			return ""
+		}
+		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+			bad(v, "%s must be a string", key)
+			return ""
+		}
+		return v.Value
+	}
+	c.APIVersion = str(root, "apiVersion", true)
+	if c.APIVersion != "" && !contains(APIVersions, c.APIVersion) {
+		bad(get(root, "apiVersion"), "apiVersion %q is not an ODCS v3 version (%s)", c.APIVersion, strings.Join(APIVersions, ", "))
+	}
+	if k := str(root, "kind", true); k != "" && k != "DataContract" {
+		bad(get(root, "kind"), "kind must be DataContract, got %q", k)
+	}
+	c.ID = str(root, "id", true)
+	c.Version = str(root, "version", true)
+	c.Status = str(root, "status", true)
+	c.Name = str(root, "name", false)
+	c.Domain = str(root, "domain", false)
+	c.DataProduct = str(root, "dataProduct", false)
+
+	if team := get(root, "team"); team != nil {
+		switch team.Kind {
+		case yaml.MappingNode: // v3.1 structure
+			c.OwnerTeam = scalar(get(team, "name"))
+		case yaml.SequenceNode: // v3.0 list of members; the owner team comes from customProperties
+		default:
+			bad(team, "team must be a mapping with name and members (or, in v3.0, a list of members)")
+		}
+	}
+	for _, cp := range seq(get(root, "customProperties"), "customProperties", bad) {
+		prop := scalar(get(cp, "property"))
+		val := get(cp, "value")
+		switch prop {
+		case "":
+			bad(cp, "a custom property needs property and value")
+		case "ownerTeam", "owner_team":
+			if c.OwnerTeam == "" {
+				c.OwnerTeam = scalar(val)
+			}
+		case "consumers":
+			if val == nil || val.Kind != yaml.SequenceNode {
+				bad(cp, "the consumers custom property is a list of teams ({team, use} or a team slug)")
+				continue
+			}
+			for _, it := range val.Content {
+				cons := Consumer{Team: scalar(it), Line: it.Line}
+				if it.Kind == yaml.MappingNode {
+					cons.Team, cons.Use = scalar(get(it, "team")), scalar(get(it, "use"))
+				}
+				if cons.Team == "" {
+					bad(it, "a consumer needs a team")
+					continue
+				}
+				c.Consumers = append(c.Consumers, cons)
+			}
+		}
+	}
+	schema := get(root, "schema")
+	if schema == nil {
+		bad(root, "schema is required: the datasets this contract describes")
+	}
+	for _, on := range seq(schema, "schema", bad) {
+		checkKeys(on, objectKeys, "a schema object", bad)
+		o := Object{Name: str(on, "name", true), PhysicalName: str(on, "physicalName", false), PhysicalType: str(on, "physicalType", false), Line: on.Line}
+		for _, cp := range seq(get(on, "customProperties"), "customProperties", bad) {
+			switch scalar(get(cp, "property")) {
+			case "dbtModel", "dbt_model":
+				o.DbtModel = scalar(get(cp, "value"))
+			case "dbtSource", "dbt_source":
+				o.DbtSource = scalar(get(cp, "value"))
+			}
+		}
+		o.Quality = quality(get(on, "quality"), bad)
+		seen := map[string]bool{}
+		for _, pn := range seq(get(on, "properties"), "properties", bad) {
+			checkKeys(pn, propertyKeys, "a property", bad)
+			p := Property{Name: str(pn, "name", true), LogicalType: str(pn, "logicalType", false), PhysicalType: str(pn, "physicalType", false), Line: pn.Line}
+			if p.Name != "" && seen[strings.ToLower(p.Name)] {
+				bad(pn, "property %s is declared twice in %s", p.Name, o.Name)
+			}
+			seen[strings.ToLower(p.Name)] = true
+			if p.LogicalType != "" && !contains(LogicalTypes, p.LogicalType) {
+				bad(get(pn, "logicalType"), "logicalType %q is not one of %s", p.LogicalType, strings.Join(LogicalTypes, ", "))
+			}
+			if p.LogicalType == "" && p.PhysicalType == "" {
+				bad(pn, "property %s needs a logicalType or a physicalType", p.Name)
+			}
+			p.Required = boolean(pn, "required", bad)
+			p.Unique = boolean(pn, "unique", bad)
+			p.PrimaryKey = boolean(pn, "primaryKey", bad)
+			p.Quality = quality(get(pn, "quality"), bad)
+			o.Properties = append(o.Properties, p)
+		}
+		c.Schema = append(c.Schema, o)
+	}
+	for _, sn := range seq(get(root, "slaProperties"), "slaProperties", bad) {
+		s := SLA{Property: str(sn, "property", true), Unit: str(sn, "unit", false), Element: str(sn, "element", false), Line: sn.Line}
+		if v := get(sn, "value"); v == nil {
+			bad(sn, "an SLA property needs a value")
+		} else {
+			s.Value = v.Value
+		}
+		if s.Property == "freshness" || s.Property == "latency" {
+			if _, ok := s.Duration(); !ok {
+				bad(sn, "%s needs a numeric value and a time unit (s, m, h, d), got %q %q", s.Property, s.Value, s.Unit)
+			}
+		}
+		c.SLA = append(c.SLA, s)
+	}
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	return c, probs
+}
+
+func quality(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []Quality {
+	var out []Quality
+	for _, q := range seq(n, "quality", bad) {
+		out = append(out, Quality{Type: scalar(get(q, "type")), Rule: scalar(get(q, "rule")), Line: q.Line})
+	}
+	return out
+}
+
+func boolean(n *yaml.Node, key string, bad func(*yaml.Node, string, ...any)) bool {
+	v := get(n, key)
+	if v == nil {
+		return false
+	}
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+		bad(v, "%s must be true or false, got %q", key, v.Value)
+		return false
+	}
+	return v.Value == "true"
+}
+
+func checkKeys(n *yaml.Node, allowed map[string]bool, what string, bad func(*yaml.Node, string, ...any)) {
+	for k := 0; k+1 < len(n.Content); k += 2 {
+		key := n.Content[k]
+		if !allowed[key.Value] {
+			bad(key, "%s has no field %q in ODCS v3 (custom fields go under customProperties)", what, key.Value)
+		}
+	}
+}
+
+func seq(n *yaml.Node, what string, bad func(*yaml.Node, string, ...any)) []*yaml.Node {
+	if n == nil || n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		bad(n, "%s must be a list", what)
+		return nil
+	}
+	var out []*yaml.Node
+	for _, it := range n.Content {
+		if it.Kind != yaml.MappingNode {
+			bad(it, "each entry of %s must be a mapping", what)
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+func get(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for k := 0; k+1 < len(n.Content); k += 2 {
+		if n.Content[k].Value == key {
+			return n.Content[k+1]
+		}
+	}
+	return nil
+}
+
+func scalar(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return ""
+	}
+	return n.Value
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Teams returns the owner and consumer team slugs.
+func (c *Contract) Teams() []string {
+	out := []string{}
+	if c.OwnerTeam != "" {
+		out = append(out, c.OwnerTeam)
+	}
+	for _, cons := range c.Consumers {
+		if !contains(out, cons.Team) {
+			out = append(out, cons.Team)
+		}
+	}
+	return out
+}
+
+// ConsumerTeams returns the consumer team slugs.
+func (c *Contract) ConsumerTeams() []string {
+	var out []string
+	for _, cons := range c.Consumers {
+		if !contains(out, cons.Team) {
+			out = append(out, cons.Team)
+		}
+	}
+	return out
+}
+
+// Describes reports whether schema object o is the dbt model or source named
+// by relation (schema.alias), name (model name) or dbt source ID.
+func (o Object) Describes(modelName, relation string) bool {
+	if o.DbtModel != "" {
+		return strings.EqualFold(o.DbtModel, modelName)
+	}
+	pn := o.PhysicalName
+	if pn == "" {
+		pn = o.Name
+	}
+	pn = strings.ToLower(strings.ReplaceAll(pn, `"`, ""))
+	rel := strings.ToLower(relation)
+	return pn == rel || strings.HasSuffix(pn, "."+rel) || strings.HasSuffix(rel, "."+pn)
+}
