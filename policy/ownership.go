@@ -343,7 +343,7 @@ func evaluateGroup(g *OwnerGroup, in ApprovalInput, latest map[string]Review) {
 
 // approvalCounts applies push invalidation and subject binding to one
 // approving review. A review names a subject with a line "/approve <subject>"
-// (a prefix of at least 12 characters is enough). An approval that names the
+// (the hash may be abbreviated to 12 characters). An approval that names the
 // group's subject counts whatever commit it was given on: the subject is the
 // hash of exactly what was approved. An approval that names no subject counts
 // for a subject-bound group only at the head commit, where the subject was
@@ -382,8 +382,17 @@ func approvedSubjects(body string) []string {
 	return out
 }
 
+// subjectMatches accepts the subject itself or an abbreviation of its hash:
+// "plan:3f9a…" and "fct_orders@3f9a…" may shorten the part after the last
+// ':' or '@' to no fewer than 12 characters, like a git SHA.
 func subjectMatches(named, subject string) bool {
-	return named == subject || (len(named) >= 12 && strings.HasPrefix(subject, named))
+	if named == subject {
+		return true
+	}
+	i := strings.LastIndexAny(subject, ":@")
+	label, hash := subject[:i+1], subject[i+1:]
+	short, ok := strings.CutPrefix(named, label)
+	return ok && len(short) >= 12 && strings.HasPrefix(hash, short)
 }
 
 // ApprovalSubject returns the "/approve" line a reviewer writes in a review

@@ -336,3 +336,26 @@ func BenchmarkEvaluateApprovals(b *testing.B) {
 	b.ReportMetric(float64(len(files)), "files/op")
 	b.ReportMetric(float64(len(codeowners.Rules)), "rules")
 }
+
+func TestSubjectMatches(t *testing.T) {
+	tests := []struct {
+		named, subject string
+		want           bool
+	}{
+		{"plan:abcdef0123456789", "plan:abcdef0123456789", true},
+		{"plan:abcdef012345", "plan:abcdef0123456789", true},
+		{"plan:abcdef01234", "plan:abcdef0123456789", false}, // 11 characters of hash
+		{"plan:abcdef012399", "plan:abcdef0123456789", false},
+		{"fct_orders@0123456789ab", "fct_orders@0123456789abcdef", true},
+		{"fct_orders@0", "fct_orders@0123456789abcdef", false},
+		{"dim_orders@0123456789ab", "fct_orders@0123456789abcdef", false},
+		{"0123456789abcdef", "0123456789abcdef0000", true}, // a bare hash
+	}
+	for _, tt := range tests {
+		t.Run(tt.named, func(t *testing.T) {
+			if got := subjectMatches(tt.named, tt.subject); got != tt.want {
+				t.Errorf("subjectMatches(%q, %q) = %v, want %v", tt.named, tt.subject, got, tt.want)
+			}
+		})
+	}
+}
