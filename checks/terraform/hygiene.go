@@ -12,7 +12,7 @@ import (
 )
 
 // secretNameRE matches attribute and variable names that hold secrets.
-var secretNameRE = regexp.MustCompile(`(?i)(^|_)(password|passwd|secret|token|private_key|secret_key|access_key|api_key|client_secret)(_wo)?$`)
+var secretNameRE = regexp.MustCompile(`(?i)(^|[._-])(password|passwd|secret|token|private_key|secret_key|access_key|api_key|client_secret)(_wo)?$`)
 
 // secretValueRE matches values that are secrets whatever they are called.
 var secretValueRE = regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----|\bghp_[A-Za-z0-9]{36}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}`)

@@ -1,0 +1,49 @@
+resource "aws_db_instance" "orders" {
+  identifier                  = "orders-dev"
+  engine                      = "postgres"
+  instance_class              = "db.t4g.medium"
+  allocated_storage           = 50
+  storage_encrypted           = true
+  manage_master_user_password = true
+  username                    = "orders"
+}
+
+resource "aws_rds_cluster" "metadata" {
+  cluster_identifier          = "airflow-metadata-dev"
+  engine                      = "aurora-postgresql"
+  storage_encrypted           = true
+  manage_master_user_password = true
+  master_username             = "airflow"
+}
+
+resource "aws_msk_cluster" "events" {
+  cluster_name           = "parcelflow-dev-events"
+  kafka_version          = "3.6.0"
+  number_of_broker_nodes = 3
+  broker_node_group_info {
+    instance_type   = "kafka.t3.small"
+    client_subnets  = ["subnet-0a1", "subnet-0b2", "subnet-0c3"]
+    security_groups = ["sg-0123456789abcdef0"]
+  }
+  encryption_info {
+    encryption_in_transit {
+      client_broker = "TLS"
+      in_cluster    = true
+    }
+  }
+}
+
+resource "aws_redshift_cluster" "finance" {
+  cluster_identifier     = "finance-dev"
+  node_type              = "ra3.xlplus"
+  manage_master_password = true
+  master_username        = "finance"
+  encrypted              = true
+}
+
+# A read replica inherits encryption from its source.
+resource "aws_db_instance" "orders_replica" {
+  identifier          = "orders-dev-replica"
+  replicate_source_db = aws_db_instance.orders.identifier
+  instance_class      = "db.t4g.medium"
+}

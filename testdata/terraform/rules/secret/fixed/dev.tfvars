@@ -1,0 +1,1 @@
+orders_db_identifier = "orders-dev"
