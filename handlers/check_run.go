@@ -28,12 +28,12 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 		return fmt.Errorf("decoding check_run event %s: %w", deliveryID, err)
 	}
 	run := ev.GetCheckRun()
-	if !h.ours(run.GetApp()) {
+	if run == nil || !h.ours(run.GetApp()) {
 		return nil
 	}
 	prs := run.PullRequests
-	if len(prs) == 0 {
-		prs = run.GetCheckSuite().PullRequests
+	if suite := run.GetCheckSuite(); len(prs) == 0 && suite != nil {
+		prs = suite.PullRequests
 	}
 	ctx, logger := githubapp.PreparePRContext(h.withLogger(ctx, eventType, deliveryID), ev.GetInstallation().GetID(), ev.GetRepo(), firstPRNumber(prs))
 	switch ev.GetAction() {

@@ -32,7 +32,7 @@ func (h *CheckSuite) Handle(ctx context.Context, eventType, deliveryID string, p
 		return nil
 	}
 	suite := ev.GetCheckSuite()
-	if !h.ours(suite.GetApp()) {
+	if suite == nil || !h.ours(suite.GetApp()) {
 		return nil
 	}
 	ctx, _ = githubapp.PreparePRContext(h.withLogger(ctx, eventType, deliveryID), ev.GetInstallation().GetID(), ev.GetRepo(), firstPRNumber(suite.PullRequests))

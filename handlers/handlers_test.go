@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v74/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
@@ -117,7 +118,7 @@ type harness struct {
 	handlers map[string]githubapp.EventHandler
 }
 
-func newHarness(t *testing.T, registry func(w *witness) *checks.Registry, tweak func(*handlers.Deps)) *harness {
+func newHarness(t testing.TB, registry func(w *witness) *checks.Registry, tweak func(*handlers.Deps)) *harness {
 	t.Helper()
 	emu := githubemu.New(githubemu.Options{})
 	base, stop := emu.Start()
@@ -160,7 +161,7 @@ func newHarness(t *testing.T, registry func(w *witness) *checks.Registry, tweak 
 }
 
 // openPR branches from main, commits files and opens a pull request.
-func (h *harness) openPR(t *testing.T, files map[string]string) *githubemu.PullRequest {
+func (h *harness) openPR(t testing.TB, files map[string]string) *githubemu.PullRequest {
 	t.Helper()
 	h.repo.CreateBranch("feature", "main")
 	h.repo.Commit("feature", files, "change", "alice")
@@ -592,4 +593,103 @@ func (stuck) Applies(*checks.Input) bool { return true }
 func (s stuck) Run(context.Context, *checks.Input) (checks.Result, error) {
 	<-s.release
 	return checks.Result{Conclusion: checks.Success}, nil
+}
+
+func TestTreesAreDownloadedOncePerCommit(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	pr := h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"})
+	for i := range 3 {
+		if _, err := h.handle(t, "pull_request", h.emu.PullRequestPayload(pr, "synchronize", "alice")); err != nil {
+			t.Fatal(err)
+		}
+		// head and merge base, on the first delivery only
+		if n := len(h.emu.CallsTo(http.MethodGet, "/repos/parcelflow/data-platform/tarball/")); n != 2 {
+			t.Fatalf("after delivery %d: %d tarball downloads, want 2", i+1, n)
+		}
+	}
+}
+
+// buttons offers one action on failed runs and records presses.
+type buttons struct {
+	mu      sync.Mutex
+	pressed []string
+}
+
+func (b *buttons) Actions(res checks.Result) []timeline.Action {
+	if res.Conclusion != checks.Failure {
+		return nil
+	}
+	return []timeline.Action{{Label: "Request waiver", Description: "Ask owners to accept this failure", Identifier: "waive"}}
+}
+
+func (b *buttons) HandleAction(ctx context.Context, w *timeline.Writer, ev *github.CheckRunEvent) error {
+	b.mu.Lock()
+	b.pressed = append(b.pressed, ev.GetCheckRun().GetName()+":"+ev.GetRequestedAction().Identifier)
+	b.mu.Unlock()
+	_, err := w.Comment(ctx, ev.GetCheckRun().PullRequests[0].GetNumber(), "Waiver requested for "+ev.GetCheckRun().GetName())
+	return err
+}
+
+func TestCheckRunActions(t *testing.T) {
+	b := &buttons{}
+	h := newHarness(t, nil, func(d *handlers.Deps) { d.Actions = b })
+	pr := h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"})
+	if _, err := h.handle(t, "pull_request", h.emu.PullRequestPayload(pr, "opened", "alice")); err != nil {
+		t.Fatal(err)
+	}
+	runs := h.runs(pr.HeadSHA())
+	if a := runs["test/panics"][0].Actions; len(a) != 1 || a[0].Identifier != "waive" {
+		t.Fatalf("failed run offers %+v, want the waive button", a)
+	}
+	if a := runs["conveyor/config"][0].Actions; len(a) != 0 {
+		t.Fatalf("passing run offers %+v, want none", a)
+	}
+	h.repo.RequestAction(runs["test/panics"][0].ID, "waive", "alice")
+	d, _ := h.emu.LastDelivery("check_run")
+	if _, err := h.handle(t, "check_run", d.Payload); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(b.pressed) != "[test/panics:waive]" {
+		t.Fatalf("presses = %v", b.pressed)
+	}
+	if c := pr.Comments(); len(c) != 1 || c[0].Body != "Waiver requested for test/panics" {
+		t.Fatalf("comments = %+v", c)
+	}
+	if n := len(h.repo.CheckRuns(pr.HeadSHA())); n != len(runs) {
+		t.Fatalf("a button press created check runs (%d, was %d)", n, len(runs))
+	}
+}
+
+func TestOtherAppsSuitesAreIgnored(t *testing.T) {
+	h := newHarness(t, nil, func(d *handlers.Deps) { d.AppID = 999 })
+	pr := h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"})
+	if _, err := h.handle(t, "check_suite", h.emu.CheckSuitePayload(h.repo, pr.HeadSHA(), "requested", "alice")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.repo.CheckRuns(pr.HeadSHA())); n != 0 {
+		t.Fatalf("%d runs for another app's suite", n)
+	}
+}
+
+func FuzzHandle(f *testing.F) {
+	h := newHarness(f, nil, nil)
+	pr := h.openPR(f, map[string]string{"dags/daily.py": "x = 1\n"})
+	f.Add("pull_request", h.emu.PullRequestPayload(pr, "opened", "alice"))
+	f.Add("check_suite", h.emu.CheckSuitePayload(h.repo, pr.HeadSHA(), "requested", "alice"))
+	f.Add("merge_group", []byte(`{"action":"checks_requested","merge_group":{"head_sha":"nope"}}`))
+	f.Add("check_run", []byte(`{"action":"rerequested","check_run":{"name":"test/noisy"}}`))
+	f.Add("pull_request", []byte(`{"action":"opened","pull_request":null}`))
+	f.Fuzz(func(t *testing.T, event string, payload []byte) {
+		eh, ok := h.handlers[event]
+		if !ok {
+			return
+		}
+		// Any payload may fail, but none may panic or leave a run open.
+		_ = eh.Handle(context.Background(), event, "fuzz", payload)
+		for _, r := range h.repo.CheckRuns(pr.HeadSHA()) {
+			if r.Status != "completed" {
+				t.Fatalf("run %s left %s", r.Name, r.Status)
+			}
+		}
+	})
 }

@@ -65,7 +65,7 @@ func (h *testHandler) total() int {
 
 // harness is a real server over loopback HTTP with a SQLite inbox in dir.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	db    *store.DB
 	inbox *store.Inbox
 	srv   *Server
@@ -108,7 +108,7 @@ func fastOptions(handlers ...*testHandler) Options {
 	return o
 }
 
-func newHarness(t *testing.T, dir string, opts Options) *harness {
+func newHarness(t testing.TB, dir string, opts Options) *harness {
 	t.Helper()
 	db, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "conveyor.db"))
 	if err != nil {
