@@ -115,6 +115,7 @@ type harness struct {
 	emu      *githubemu.Emulator
 	repo     *githubemu.Repo
 	witness  *witness
+	deps     handlers.Deps
 	handlers map[string]githubapp.EventHandler
 }
 
@@ -151,7 +152,7 @@ func newHarness(t testing.TB, registry func(w *witness) *checks.Registry, tweak 
 	if tweak != nil {
 		tweak(&deps)
 	}
-	h := &harness{emu: emu, repo: repo, witness: w, handlers: map[string]githubapp.EventHandler{}}
+	h := &harness{emu: emu, repo: repo, witness: w, deps: deps, handlers: map[string]githubapp.EventHandler{}}
 	for _, eh := range handlers.New(deps) {
 		for _, ev := range eh.Handles() {
 			h.handlers[ev] = eh
