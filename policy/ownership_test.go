@@ -62,7 +62,11 @@ func TestEvaluateApprovals(t *testing.T) {
 	noInvalidate := false
 	keepOnPush := cfg.Ownership
 	keepOnPush.Rules = append([]config.OwnershipRule(nil), cfg.Ownership.Rules...)
-	keepOnPush.Rules[1].InvalidateOnPush = &noInvalidate // pipelines keep approvals across pushes
+	for i := range keepOnPush.Rules {
+		if keepOnPush.Rules[i].Name == "pipelines" {
+			keepOnPush.Rules[i].InvalidateOnPush = &noInvalidate // pipelines keep approvals across pushes
+		}
+	}
 	codeownersOff := cfg.Ownership
 	codeownersOff.CodeOwners = &noInvalidate
 
@@ -148,6 +152,11 @@ func TestEvaluateApprovals(t *testing.T) {
 			name: "both worlds approved", files: []string{"dags/orders.py", "infra/platform/main.tf"}, author: "alice",
 			reviews: []Review{approve("bob", head, 1), approve("erin", head, 2)}, want: StateSuccess,
 			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}, "infrastructure": {StateSuccess, []string{"erin"}, nil, 0}},
+		},
+		{
+			name: "the Airflow runtime needs DevOps as well", files: []string{"dags/requirements.txt"}, author: "alice",
+			reviews: []Review{approve("bob", head, 1)}, want: StatePending,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}, "airflow-runtime": {StatePending, nil, nil, 1}},
 		},
 		{
 			name: "two approvals for the config", files: []string{".conveyor.yml"}, author: "alice",
