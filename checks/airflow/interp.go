@@ -709,6 +709,9 @@ func (i *interp) load(modName string, level int, site int32, c *ctx) *module {
 	}
 	i.loading[path] = true
 	defer delete(i.loading, path)
+	if !oneOf(path, i.res.Deps...) {
+		i.res.Deps = append(i.res.Deps, path)
+	}
 	m := &module{name: modName, path: path, t: tree, globals: newEnv(nil)}
 	prev := i.cur
 	inner := ctx{site: c.site}

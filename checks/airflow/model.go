@@ -17,6 +17,8 @@ type FileResult struct {
 	Findings []Finding `json:"findings"`
 	// Imports are the modules the file imports, as written.
 	Imports []string `json:"imports,omitempty"`
+	// Deps are the repo files this one imports (helpers, shared config).
+	Deps []string `json:"deps,omitempty"`
 	// DefinesAirflow is true when the file imports Airflow at all.
 	DefinesAirflow bool `json:"-"`
 }
