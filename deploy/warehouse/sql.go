@@ -301,9 +301,11 @@ ORDER BY ordinal_position`
 }
 
 // SnapshotName names a restore point's schema: readable, sortable, and a
-// plain identifier in both dialects.
+// plain identifier in both dialects. Milliseconds keep two deployments to
+// one environment within a second from colliding.
 func SnapshotName(schema string, at time.Time) string {
-	return schema + "__conveyor_rp_" + at.UTC().Format("20060102t150405")
+	at = at.UTC()
+	return schema + "__conveyor_rp_" + at.Format("20060102t150405") + fmt.Sprintf("%03d", at.Nanosecond()/int(time.Millisecond))
 }
 
 // CloneSchemaSQL is Snowflake's zero-copy clone of a schema.
