@@ -80,6 +80,11 @@ type Inbox struct {
 	// handler, whose sleeps (up to 100 ms) would dominate webhook latency.
 	// SQLite allows a single writer anyway; PostgreSQL needs no such queue.
 	writeMu sync.Mutex
+
+	// The group-commit queue of Put (see writeQueued).
+	putMu      sync.Mutex
+	putQueue   []*putRequest
+	putWriting bool
 }
 
 // NewInbox returns the inbox kept in db.
@@ -119,32 +124,123 @@ func inboxTime(v int64) time.Time {
 // Put stores d as pending unless a delivery with the same ID is already
 // stored; inserted reports which. The check and the insert are one statement,
 // so two concurrent redeliveries cannot both insert.
+//
+// Concurrent Puts are group-committed: the first caller becomes the writer
+// and stores every delivery queued behind it in one transaction, so a burst
+// of webhooks costs one commit rather than one each. Put returns only once
+// its delivery is committed.
 func (in *Inbox) Put(ctx context.Context, d Delivery) (inserted bool, err error) {
 	if d.ID == "" {
 		return false, errors.New("inbox: delivery has no ID")
 	}
-	received := d.ReceivedAt
-	if received.IsZero() {
-		received = in.now()
+	if d.ReceivedAt.IsZero() {
+		d.ReceivedAt = in.now()
 	}
-	payload := d.Payload
-	if payload == nil {
-		payload = []byte{}
+	if d.Payload == nil {
+		d.Payload = []byte{}
 	}
+	req := &putRequest{d: d, done: make(chan putResult, 1)}
+	in.putMu.Lock()
+	in.putQueue = append(in.putQueue, req)
+	lead := !in.putWriting
+	in.putWriting = true
+	in.putMu.Unlock()
+	if !lead {
+		// Wait even if ctx ends: the writer may hand this caller the lead,
+		// and the write itself is bounded by putTimeout.
+		r := <-req.done
+		if !r.lead {
+			return r.inserted, r.err
+		}
+	}
+	in.writeQueued(ctx)
+	r := <-req.done
+	return r.inserted, r.err
+}
+
+// putTimeout bounds one group commit, whatever the callers' contexts say.
+const putTimeout = 10 * time.Second
+
+type putRequest struct {
+	d    Delivery
+	done chan putResult
+}
+
+type putResult struct {
+	inserted bool
+	err      error
+	lead     bool // the receiver is now the writer
+}
+
+// writeQueued commits everything queued, then hands the writer's role to
+// the next waiting caller (if any) so no caller writes for others forever.
+func (in *Inbox) writeQueued(ctx context.Context) {
+	in.putMu.Lock()
+	batch := in.putQueue
+	in.putQueue = nil
+	in.putMu.Unlock()
+
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), putTimeout)
+	defer cancel()
+	results := in.insertBatch(wctx, batch)
+	for i, req := range batch {
+		req.done <- results[i]
+	}
+
+	in.putMu.Lock()
+	defer in.putMu.Unlock()
+	if len(in.putQueue) == 0 {
+		in.putWriting = false
+		return
+	}
+	in.putQueue[0].done <- putResult{lead: true}
+}
+
+const insertDelivery = `INSERT INTO inbox_deliveries
+	(delivery_id, event_type, action, installation_id, repository, payload, status, received_at, next_attempt_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (delivery_id) DO NOTHING`
+
+func insertArgs(d Delivery) []any {
+	return []any{d.ID, d.EventType, d.Action, d.InstallationID, d.Repository, d.Payload, string(StatusPending),
+		inboxMS(d.ReceivedAt), inboxMS(d.ReceivedAt)}
+}
+
+// insertBatch stores a batch in one transaction; if that fails, it stores
+// each delivery on its own so one bad row cannot fail its neighbours.
+func (in *Inbox) insertBatch(ctx context.Context, batch []*putRequest) []putResult {
 	defer in.lockWrites()()
-	res, err := in.db.Exec(ctx, `INSERT INTO inbox_deliveries
-		(delivery_id, event_type, action, installation_id, repository, payload, status, received_at, next_attempt_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (delivery_id) DO NOTHING`,
-		d.ID, d.EventType, d.Action, d.InstallationID, d.Repository, payload, string(StatusPending), inboxMS(received), inboxMS(received))
-	if err != nil {
-		return false, fmt.Errorf("inbox: storing delivery %s: %w", d.ID, err)
+	results := make([]putResult, len(batch))
+	err := in.db.Tx(ctx, func(tx *Tx) error {
+		for i, req := range batch {
+			res, err := tx.Exec(ctx, insertDelivery, insertArgs(req.d)...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			results[i] = putResult{inserted: n == 1}
+		}
+		return nil
+	})
+	if err == nil {
+		return results
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("inbox: storing delivery %s: %w", d.ID, err)
+	if len(batch) == 1 {
+		return []putResult{{err: fmt.Errorf("inbox: storing delivery %s: %w", batch[0].d.ID, err)}}
 	}
-	return n == 1, nil
+	for i, req := range batch {
+		res, err := in.db.Exec(ctx, insertDelivery, insertArgs(req.d)...)
+		if err != nil {
+			results[i] = putResult{err: fmt.Errorf("inbox: storing delivery %s: %w", req.d.ID, err)}
+			continue
+		}
+		n, err := res.RowsAffected()
+		results[i] = putResult{inserted: err == nil && n == 1, err: err}
+	}
+	return results
 }
 
 const deliveryColumns = `delivery_id, event_type, action, installation_id, repository, payload, status, attempts,
@@ -174,36 +270,34 @@ func scanDelivery(row scanner) (*Delivery, error) {
 // holding a claim loses it when the lease runs out, and the delivery is
 // claimed again.
 func (in *Inbox) Claim(ctx context.Context, workerID string, lease time.Duration) (*Delivery, error) {
-	defer in.lockWrites()()
-	// Two workers may pick the same row in the subquery; the outer WHERE is
-	// re-checked under the row lock, so only one update wins and the other
-	// returns no row and tries the next candidate.
+	// Find a candidate with a plain read, so idle polls never take the write
+	// lock; then claim it with an update whose WHERE re-checks readiness.
+	// If another worker (or replica) won the race, try the next candidate.
 	for range 5 {
-		now := in.now()
-		row := in.db.QueryRow(ctx, `UPDATE inbox_deliveries
+		now := inboxMS(in.now())
+		var id string
+		err := in.db.QueryRow(ctx, `SELECT delivery_id FROM inbox_deliveries
+			WHERE status = ? AND next_attempt_at <= ? AND lease_until <= ?
+			ORDER BY received_at, delivery_id LIMIT 1`,
+			string(StatusPending), now, now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inbox: finding a ready delivery: %w", err)
+		}
+		unlock := in.lockWrites()
+		d, err := scanDelivery(in.db.QueryRow(ctx, `UPDATE inbox_deliveries
 			SET attempts = attempts + 1, claimed_by = ?, lease_until = ?
-			WHERE delivery_id = (
-				SELECT delivery_id FROM inbox_deliveries
-				WHERE status = ? AND next_attempt_at <= ? AND lease_until <= ?
-				ORDER BY received_at, delivery_id LIMIT 1)
-			AND status = ? AND lease_until <= ?
+			WHERE delivery_id = ? AND status = ? AND next_attempt_at <= ? AND lease_until <= ?
 			RETURNING `+deliveryColumns,
-			workerID, inboxMS(now.Add(lease)), string(StatusPending), inboxMS(now), inboxMS(now), string(StatusPending), inboxMS(now))
-		d, err := scanDelivery(row)
+			workerID, now+lease.Milliseconds(), id, string(StatusPending), now, now))
+		unlock()
 		if err == nil {
 			return d, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("inbox: claiming a delivery: %w", err)
-		}
-		var ready int
-		if err := in.db.QueryRow(ctx, `SELECT COUNT(*) FROM inbox_deliveries
-			WHERE status = ? AND next_attempt_at <= ? AND lease_until <= ?`,
-			string(StatusPending), inboxMS(now), inboxMS(now)).Scan(&ready); err != nil {
-			return nil, fmt.Errorf("inbox: claiming a delivery: %w", err)
-		}
-		if ready == 0 {
-			return nil, nil
+			return nil, fmt.Errorf("inbox: claiming delivery %s: %w", id, err)
 		}
 	}
 	return nil, nil
@@ -331,22 +425,23 @@ func (in *Inbox) List(ctx context.Context, f InboxFilter) ([]Delivery, error) {
 // Stats counts pending and parked deliveries and finds the oldest pending one.
 func (in *Inbox) Stats(ctx context.Context) (InboxStats, error) {
 	var (
-		s      InboxStats
+		st     InboxStats
 		oldest sql.NullInt64
 	)
-	err := in.db.QueryRow(ctx, `SELECT
-		COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0),
-		MIN(CASE WHEN status = ? THEN received_at END)
-		FROM inbox_deliveries WHERE status <> ?`,
-		string(StatusPending), string(StatusFailed), string(StatusPending), string(StatusDone)).Scan(&s.Pending, &s.Failed, &oldest)
-	if err != nil {
+	// Two index-backed queries rather than one scan of the whole table,
+	// which holds every finished delivery of the retention period.
+	if err := in.db.QueryRow(ctx, `SELECT COUNT(*), MIN(received_at) FROM inbox_deliveries WHERE status = ?`,
+		string(StatusPending)).Scan(&st.Pending, &oldest); err != nil {
+		return InboxStats{}, fmt.Errorf("inbox: reading stats: %w", err)
+	}
+	if err := in.db.QueryRow(ctx, `SELECT COUNT(*) FROM inbox_deliveries WHERE status = ?`,
+		string(StatusFailed)).Scan(&st.Failed); err != nil {
 		return InboxStats{}, fmt.Errorf("inbox: reading stats: %w", err)
 	}
 	if oldest.Valid {
-		s.OldestPending = inboxTime(oldest.Int64)
+		st.OldestPending = inboxTime(oldest.Int64)
 	}
-	return s, nil
+	return st, nil
 }
 
 // Prune deletes deliveries that finished successfully before before; the

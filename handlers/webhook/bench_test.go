@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
 )
 
 // p99Target is the goal for the webhook path (verify + store + ack)
@@ -105,5 +107,6 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 // newBenchHarness builds the test harness for a benchmark.
 func newBenchHarness(b *testing.B) *harness {
 	b.Helper()
-	return newHarness(b, b.TempDir(), fastOptions(newTestHandler(nil)))
+	// Production defaults, except that a delivery never waits for a retry.
+	return newHarness(b, b.TempDir(), Options{Secrets: []string{testSecret}, Handlers: []githubapp.EventHandler{newTestHandler(nil)}})
 }
