@@ -252,7 +252,7 @@ func planFromOutput(out string) []byte {
 	sc.Buffer(make([]byte, 0, 64<<10), executor.MaxOutput+1)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, `{"format_version"`) {
+		if strings.HasPrefix(line, "{") && strings.Contains(line, `"format_version"`) {
 			found = []byte(line)
 		}
 	}
