@@ -1,0 +1,1 @@
+"""Shared settings and helpers for the parcelflow DAGs."""
