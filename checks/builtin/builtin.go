@@ -5,12 +5,20 @@ package builtin
 
 import (
 	"github.com/parcelflow/conveyor/checks"
+	"github.com/parcelflow/conveyor/checks/airflow"
 	"github.com/parcelflow/conveyor/checks/configcheck"
+	"github.com/parcelflow/conveyor/checks/contracts"
+	"github.com/parcelflow/conveyor/checks/dbt"
+	"github.com/parcelflow/conveyor/checks/terraform"
 )
 
 // Registry returns the built-in checks.
 func Registry() *checks.Registry {
 	return checks.NewRegistry(
 		configcheck.Check{},
+		airflow.New(),
+		dbt.New(),
+		contracts.New(),
+		terraform.New(),
 	)
 }

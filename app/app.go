@@ -1,0 +1,115 @@
+// Package app assembles Conveyor's rooms into one running GitHub App: the
+// GitHub client creator, the store, the checks, the event handlers and the
+// webhook intake with its durable inbox. `conveyor serve`, the demo and the
+// end-to-end tests all build the server here, so they run the same code.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/parcelflow/conveyor/checks/builtin"
+	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/deploy/executor"
+	"github.com/parcelflow/conveyor/handlers"
+	"github.com/parcelflow/conveyor/handlers/webhook"
+	"github.com/parcelflow/conveyor/observe"
+	"github.com/parcelflow/conveyor/store"
+	"github.com/parcelflow/conveyor/timeline"
+)
+
+// Options are what the App needs from its caller.
+type Options struct {
+	// Config is the server config (already loaded and validated).
+	Config *config.ServerConfig
+	// PrivateKey is the GitHub App's PEM private key.
+	PrivateKey []byte
+	// Store is the opened state database.
+	Store *store.DB
+	// Logger is the base logger.
+	Logger zerolog.Logger
+	// Executor runs the repo's own commands; nil runs static checks only.
+	Executor executor.Executor
+	// UserAgent names this server to GitHub.
+	UserAgent string
+}
+
+// App is one running Conveyor.
+type App struct {
+	Webhook *webhook.Server
+	Clients githubapp.ClientCreator
+	Metrics *observe.Metrics
+	Store   *store.DB
+}
+
+// New wires the App. Nothing starts until Start.
+func New(opts Options) (*App, error) {
+	cfg := opts.Config
+	if cfg == nil || opts.Store == nil {
+		return nil, errors.New("app: config and store are required")
+	}
+	metrics := observe.NewMetrics()
+	ua := opts.UserAgent
+	if ua == "" {
+		ua = "conveyor"
+	}
+	clients, err := githubapp.NewDefaultCachingClientCreator(
+		githubapp.Config{
+			V3APIURL: cfg.GitHub.APIURL,
+			V4APIURL: cfg.GitHubGraphQLURL(),
+			App: struct {
+				IntegrationID int64  `yaml:"integration_id" json:"integrationId"`
+				WebhookSecret string `yaml:"webhook_secret" json:"webhookSecret"`
+				PrivateKey    string `yaml:"private_key" json:"privateKey"`
+			}{IntegrationID: cfg.GitHub.AppID, PrivateKey: string(opts.PrivateKey)},
+		},
+		githubapp.WithClientUserAgent(ua),
+		githubapp.WithClientMiddleware(metrics.GitHubClientMiddleware),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("app: github client creator: %w", err)
+	}
+	secrets := cfg.WebhookSecretValues()
+	hs := handlers.New(handlers.Deps{
+		Clients:  clients,
+		Registry: builtin.Registry(),
+		Logger:   opts.Logger,
+		AppID:    cfg.GitHub.AppID,
+		Executor: opts.Executor,
+		Redactor: timeline.NewRedactor(secrets...),
+	})
+	in := cfg.Inbox
+	srv, err := webhook.NewServer(webhook.Options{
+		Inbox:          store.NewInbox(opts.Store),
+		Handlers:       hs,
+		Secrets:        secrets,
+		Metrics:        metrics,
+		Logger:         opts.Logger,
+		Workers:        in.Workers,
+		MaxAttempts:    in.MaxAttempts,
+		BackoffBase:    in.BackoffBase.D(),
+		BackoffMax:     in.BackoffMax.D(),
+		PollInterval:   in.PollInterval.D(),
+		HandlerTimeout: in.HandlerTimeout.D(),
+		Lease:          in.Lease.D(),
+		Retention:      in.Retention.D(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return &App{Webhook: srv, Clients: clients, Metrics: metrics, Store: opts.Store}, nil
+}
+
+// Handler serves the webhook endpoint, health, readiness and metrics.
+func (a *App) Handler() http.Handler { return a.Webhook.Handler() }
+
+// Start starts the inbox workers (and resumes unfinished deliveries).
+func (a *App) Start(ctx context.Context) error { return a.Webhook.Start(ctx) }
+
+// Shutdown stops accepting work and waits for in-flight work, within ctx.
+func (a *App) Shutdown(ctx context.Context) error { return a.Webhook.Shutdown(ctx) }

@@ -1,0 +1,192 @@
+// Package demo runs Conveyor end to end on embedded defaults: the GitHub API
+// emulator stands in for GitHub, SQLite for the state database, and the real
+// server (the same app.New that `conveyor serve` uses) receives signed
+// webhooks over HTTP. The demo scenario and the end-to-end tests share Stack.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parcelflow/conveyor/app"
+	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/deploy/executor"
+	"github.com/parcelflow/conveyor/internal/githubemu"
+	"github.com/parcelflow/conveyor/store"
+)
+
+// Org and Repo name the sample platform on the emulator.
+const (
+	Org      = "parcelflow"
+	RepoName = "data-platform"
+	secret   = "demo-webhook-secret"
+)
+
+// Stack is a running Conveyor wired to a GitHub emulator.
+type Stack struct {
+	Emu     *githubemu.Emulator
+	App     *app.App
+	Store   *store.DB
+	Repo    *githubemu.Repo
+	URL     string
+	dir     string
+	closers []func()
+}
+
+// StackOptions tune a Stack.
+type StackOptions struct {
+	// Dir holds the state database; a temp dir when empty.
+	Dir string
+	// Logger receives the server's logs; silent when zero.
+	Logger *zerolog.Logger
+}
+
+// Start brings up the emulator and a Conveyor server listening on loopback.
+func Start(ctx context.Context, opts StackOptions) (*Stack, error) {
+	s := &Stack{dir: opts.Dir}
+	if s.dir == "" {
+		d, err := os.MkdirTemp("", "conveyor-demo-")
+		if err != nil {
+			return nil, err
+		}
+		s.dir = d
+		s.closers = append(s.closers, func() { os.RemoveAll(d) })
+	}
+	s.Emu = githubemu.New(githubemu.Options{Account: Org})
+	apiURL, closeEmu := s.Emu.Start()
+	s.closers = append(s.closers, closeEmu)
+
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(s.dir, "conveyor.db"))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Store = db
+	s.closers = append(s.closers, func() { db.Close() })
+
+	cfg, err := config.ParseServer("demo", []byte(fmt.Sprintf(`
+github:
+  app_id: %d
+  api_url: %s/
+  webhook_secrets: [%s]
+inbox:
+  workers: 4
+  poll_interval: 100ms
+  backoff_base: 200ms
+`, s.Emu.AppID(), apiURL, secret)), nil)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("demo server config: %w", err)
+	}
+	logger := zerolog.Nop()
+	if opts.Logger != nil {
+		logger = *opts.Logger
+	}
+	a, err := app.New(app.Options{Config: cfg, PrivateKey: s.Emu.AppPrivateKeyPEM(), Store: db, Logger: logger, Executor: &executor.Local{}})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.App = a
+	if err := a.Start(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	s.URL = "http://" + ln.Addr().String()
+	s.closers = append(s.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		a.Shutdown(sctx)
+	})
+	s.Emu.SetWebhookTarget(s.URL+"/api/github/hook", secret)
+	return s, nil
+}
+
+// Close stops everything, newest first.
+func (s *Stack) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// SeedRepo creates the data repo on the emulator with the files under dir
+// committed to main, and returns the commit SHA.
+func (s *Stack) SeedRepo(dir string) (string, error) {
+	files, err := ReadFiles(dir)
+	if err != nil {
+		return "", err
+	}
+	s.Repo = s.Emu.CreateRepo(Org, RepoName, "main")
+	return s.Repo.Commit("main", files, "Import the data platform repo", "devops-bot"), nil
+}
+
+// ReadFiles reads every file under dir as path → content.
+func ReadFiles(dir string) (map[string]string, error) {
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = string(data)
+		return nil
+	})
+	return files, err
+}
+
+// WaitChecks waits until every check run at sha is completed and at least
+// min exist, and returns them sorted by name.
+func (s *Stack) WaitChecks(ctx context.Context, sha string, min int, timeout time.Duration) ([]githubemu.CheckRun, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		runs := s.Repo.CheckRuns(sha)
+		done := len(runs) >= min
+		for _, r := range runs {
+			if r.Status != "completed" {
+				done = false
+			}
+		}
+		if done {
+			sort.Slice(runs, func(i, j int) bool { return runs[i].Name < runs[j].Name })
+			return runs, nil
+		}
+		if time.Now().After(deadline) {
+			var states []string
+			for _, r := range runs {
+				states = append(states, r.Name+"="+r.Status)
+			}
+			return nil, fmt.Errorf("check runs at %.7s not completed after %s: [%s]", sha, timeout, strings.Join(states, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
