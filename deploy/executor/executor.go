@@ -16,7 +16,10 @@ type Command struct {
 	Script string
 	Dir    string
 	// Env holds extra environment variables; values are secrets and never printed.
-	Env     map[string]string
+	Env map[string]string
+	// Vars holds plain environment variables (environment name, release ID),
+	// printed freely.
+	Vars    map[string]string
 	Timeout time.Duration
 	// Environment is the target environment (dev, staging, prod), if any.
 	Environment string

@@ -40,7 +40,7 @@ func (l *Local) Run(ctx context.Context, cmd Command) (Result, error) {
 
 	c := exec.Command("sh", "-c", cmd.Script)
 	c.Dir = cmd.Dir
-	c.Env = l.env(cmd.Env)
+	c.Env = l.env(cmd.Vars, cmd.Env)
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &limitedBuffer{max: MaxOutput}
 	c.Stdout, c.Stderr = out, out
@@ -78,19 +78,21 @@ func (l *Local) Run(ctx context.Context, cmd Command) (Result, error) {
 	return res, nil
 }
 
-func (l *Local) env(extra map[string]string) []string {
+func (l *Local) env(vars, secrets map[string]string) []string {
 	base := l.BaseEnv
 	if base == nil {
 		base = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8"}
 	}
 	env := append([]string{}, base...)
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+extra[k])
+	for _, extra := range []map[string]string{vars, secrets} {
+		keys := make([]string, 0, len(extra))
+		for k := range extra {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			env = append(env, k+"="+extra[k])
+		}
 	}
 	return env
 }

@@ -1,0 +1,411 @@
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/deploy/artifacts"
+	"github.com/parcelflow/conveyor/deploy/identity"
+	"github.com/parcelflow/conveyor/deploy/release"
+	"github.com/parcelflow/conveyor/store"
+)
+
+// Reporter mirrors deployments to GitHub's Deployments API (see
+// TimelineReporter). Failures to report never fail a deployment.
+type Reporter interface {
+	// Created records a new deployment and returns GitHub's ID for it.
+	Created(ctx context.Context, d *Deployment) (int64, error)
+	// Status adds a status: in_progress, success, failure or inactive.
+	Status(ctx context.Context, ghID int64, state, description, logURL string) error
+}
+
+// Request asks for a release to be deployed to an environment.
+type Request struct {
+	ReleaseID string
+	Env       string
+	// Actor is the GitHub login behind the deployment (the merger, for auto-deploys).
+	Actor string
+	// Reason is why: "promote", "merge", "rollback"…
+	Reason string
+	// BreakGlass deploys through a person's /lock and past promotion gates;
+	// policy decides who may ask for it.
+	BreakGlass bool
+}
+
+// Options configure an Engine.
+type Options struct {
+	DB        *store.DB
+	Config    *config.RepoConfig
+	Artifacts artifacts.Store
+	Targets   Opener
+	// Reporter may be nil (no GitHub mirror).
+	Reporter Reporter
+	// WorkDir holds materialized releases for the executor.
+	WorkDir string
+	// Lease is how long a lock is held without renewal (default 2 min).
+	Lease time.Duration
+	// LogURL returns a deployment's log link (nil: none).
+	LogURL func(deploymentID string) string
+	// Now replaces the clock.
+	Now func() time.Time
+	// Holder names this engine in locks (default a random ID per engine).
+	Holder string
+	Log    zerolog.Logger
+}
+
+// Engine runs deployments. It is safe for concurrent use across environments;
+// within one environment the store lock admits one deployment at a time.
+type Engine struct {
+	opts Options
+	// afterStep, when set (tests), runs after each completed step; an error
+	// stops the deployment there as if the process had died.
+	afterStep func(d *Deployment, step string) error
+}
+
+// ErrInFlight is returned when an environment has a deployment in flight
+// that must be resumed before another starts.
+var ErrInFlight = errors.New("a deployment is in flight in this environment")
+
+// New builds an engine.
+func New(opts Options) (*Engine, error) {
+	if opts.DB == nil || opts.Config == nil || opts.Artifacts == nil || opts.Targets == nil {
+		return nil, errors.New("deploy: DB, Config, Artifacts and Targets are required")
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 2 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Holder == "" {
+		opts.Holder = "engine-" + randomID(6)
+	}
+	if opts.WorkDir == "" {
+		opts.WorkDir = filepath.Join(os.TempDir(), "conveyor-releases")
+	}
+	return &Engine{opts: opts}, nil
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (e *Engine) now() time.Time { return e.opts.Now().UTC() }
+
+// Register stores a built, published release so deployments can name it.
+func (e *Engine) Register(ctx context.Context, r *release.Release) error {
+	m, err := r.Marshal()
+	if err != nil {
+		return err
+	}
+	return e.opts.DB.PutRelease(ctx, store.Release{ID: r.ID, SHA: r.SHA, PR: r.PR, Risk: r.Risk, Manifest: m, CreatedAt: r.CreatedAt})
+}
+
+// Release loads a registered release.
+func (e *Engine) Release(ctx context.Context, id string) (*release.Release, error) {
+	rec, err := e.opts.DB.GetRelease(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return release.Parse(rec.Manifest)
+}
+
+// Current returns the release env runs (its last successful deployment), or nil.
+func (e *Engine) Current(ctx context.Context, env string) (*Deployment, error) {
+	ds, err := e.opts.DB.Deployments(ctx, env, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range ds {
+		if r.State == StateSucceeded {
+			return fromRecord(r)
+		}
+	}
+	return nil, nil
+}
+
+// Deploy applies req.ReleaseID to req.Env and returns the finished deployment.
+// A deployment that fails after changing anything is rolled back to the
+// environment's previous release and ends rolled_back (or failed, saying what
+// the environment holds, when there is nothing to roll back to).
+func (e *Engine) Deploy(ctx context.Context, req Request) (*Deployment, error) {
+	return e.start(ctx, req, KindDeploy, "")
+}
+
+func (e *Engine) start(ctx context.Context, req Request, kind, rolledBack string) (*Deployment, error) {
+	env, ok := e.opts.Config.Environment(req.Env)
+	if !ok {
+		return nil, fmt.Errorf("deploy: unknown environment %q", req.Env)
+	}
+	rel, err := e.Release(ctx, req.ReleaseID)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	now := e.now()
+	d := &Deployment{
+		ID: fmt.Sprintf("%s-%s-%s", env.Name, now.Format("20060102t150405"), randomID(3)), ReleaseID: rel.ID, Env: env.Name, Kind: kind,
+		State: StateQueued, Actor: req.Actor, Reason: req.Reason, BreakGlass: req.BreakGlass, CreatedAt: now, UpdatedAt: now,
+		Details: Details{SHA: rel.SHA, PR: rel.PR, Holder: e.opts.Holder, RolledBackRelease: rolledBack},
+	}
+	if e.opts.LogURL != nil {
+		d.Details.LogURL = e.opts.LogURL(d.ID)
+	}
+	rec, err := d.record()
+	if err != nil {
+		return nil, err
+	}
+	if err := e.opts.DB.InsertDeployment(ctx, rec); err != nil {
+		return nil, err
+	}
+	fence, err := e.lock(ctx, env.Name, req.BreakGlass)
+	if err != nil {
+		d.State, d.Error, d.FinishedAt, d.UpdatedAt = StateFailed, err.Error(), e.now(), e.now()
+		if rec, rerr := d.record(); rerr == nil {
+			_ = e.opts.DB.UpdateDeploymentUnfenced(context.WithoutCancel(ctx), rec)
+		}
+		return d, err
+	}
+	d.token = fence.Token
+	prev, err := e.Current(ctx, env.Name)
+	if err != nil {
+		return d, err
+	}
+	var prevRel *release.Release
+	if prev != nil {
+		d.Details.Previous = prev.ReleaseID
+		if prevRel, err = e.Release(ctx, prev.ReleaseID); err != nil {
+			return d, err
+		}
+	}
+	if kind == KindRollback {
+		d.Details.Plan = e.rollbackPlan(rel)
+	} else {
+		d.Details.Plan = e.plan(rel, prevRel)
+	}
+	d.State = StateLocked
+	d.logf(e.now(), "", "%s of release %s to %s by %s (%s); plan %v", kind, rel.Short(), env.Name, req.Actor, req.Reason, d.Details.Plan)
+	if err := e.save(ctx, fence, d); err != nil {
+		return d, err
+	}
+	e.report(ctx, d, "in_progress", fmt.Sprintf("%s %s to %s", kind, rel.Short(), env.Name))
+	return e.run(ctx, fence, d)
+}
+
+// lock takes env's lock, first resuming a deployment left in flight there.
+func (e *Engine) lock(ctx context.Context, env string, breakGlass bool) (store.Fence, error) {
+	ds, err := e.opts.DB.DeploymentsInState(ctx, inFlightStates[1:]...)
+	if err != nil {
+		return store.Fence{}, err
+	}
+	for _, r := range ds {
+		if r.Env == env {
+			return store.Fence{}, fmt.Errorf("deploy: %w: %s (%s); it resumes when its lease lapses", ErrInFlight, r.ID, r.State)
+		}
+	}
+	l, err := e.opts.DB.AcquireLock(ctx, env, e.opts.Holder, "", "", e.opts.Lease, e.now(), breakGlass)
+	if err != nil {
+		return store.Fence{}, err
+	}
+	return store.Fence{Env: env, Holder: l.Holder, Token: l.Token}, nil
+}
+
+// Lock holds env for a person (/lock) until Unlock or ttl.
+func (e *Engine) Lock(ctx context.Context, env, person, reason string, ttl time.Duration) (store.Lock, error) {
+	if _, ok := e.opts.Config.Environment(env); !ok {
+		return store.Lock{}, fmt.Errorf("deploy: unknown environment %q", env)
+	}
+	return e.opts.DB.AcquireLock(ctx, env, "person:"+person, person, reason, ttl, e.now(), false)
+}
+
+// Unlock frees a person's lock on env.
+func (e *Engine) Unlock(ctx context.Context, env string) error {
+	l, err := e.opts.DB.CurrentLock(ctx, env)
+	if err != nil {
+		return err
+	}
+	if l.Person == "" {
+		if l.Held(e.now()) {
+			return fmt.Errorf("deploy: %s is held by deployment engine %s, not by a person", env, l.Holder)
+		}
+		return nil
+	}
+	return e.opts.DB.ReleaseLock(ctx, store.Fence{Env: env, Holder: l.Holder, Token: l.Token})
+}
+
+// save writes d under fence; a lost lock surfaces as store.ErrFenced.
+func (e *Engine) save(ctx context.Context, f store.Fence, d *Deployment) error {
+	d.UpdatedAt = e.now()
+	d.token = f.Token
+	rec, err := d.record()
+	if err != nil {
+		return err
+	}
+	// Persist even when the caller's context is cancelled mid-shutdown: the
+	// record must say what was done.
+	return e.opts.DB.UpdateDeployment(context.WithoutCancel(ctx), f, rec)
+}
+
+// heartbeat renews the lease until stop; when the lock is lost it cancels
+// the deployment's context so no further side effect starts.
+func (e *Engine) heartbeat(ctx context.Context, f store.Fence, cancel context.CancelCauseFunc) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(e.opts.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := e.opts.DB.RenewLock(ctx, f, e.opts.Lease, e.now()); err != nil {
+					if errors.Is(err, store.ErrFenced) {
+						cancel(err)
+						return
+					}
+					e.opts.Log.Warn().Err(err).Str("env", f.Env).Msg("renewing deploy lock")
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func (e *Engine) report(ctx context.Context, d *Deployment, state, desc string) {
+	if e.opts.Reporter == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if d.GitHubID == 0 {
+		id, err := e.opts.Reporter.Created(ctx, d)
+		if err != nil {
+			d.logf(e.now(), "", "could not create the GitHub deployment: %v", err)
+			return
+		}
+		d.GitHubID = id
+		if rec, err := d.record(); err == nil {
+			_ = e.opts.DB.UpdateDeploymentUnfenced(ctx, rec)
+		}
+	}
+	if err := e.opts.Reporter.Status(ctx, d.GitHubID, state, desc, d.Details.LogURL); err != nil {
+		d.logf(e.now(), "", "could not set GitHub deployment status %s: %v", state, err)
+	}
+}
+
+// Resume takes over every deployment left in flight (by a crash or a
+// restart) whose lock lease has lapsed, and drives each to a terminal
+// state: forward from its last completed step, or back to its restore point
+// when going forward fails. It returns the deployments it finished.
+func (e *Engine) Resume(ctx context.Context) ([]*Deployment, error) {
+	recs, err := e.opts.DB.DeploymentsInState(ctx, inFlightStates...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Deployment
+	var errs []error
+	for _, r := range recs {
+		d, err := fromRecord(r)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if d.State == StateQueued {
+			// Never locked, so nothing was applied.
+			d.State, d.Error, d.FinishedAt = StateFailed, "abandoned before it took the lock", e.now()
+			if rec, err := d.record(); err == nil {
+				errs = append(errs, e.opts.DB.UpdateDeploymentUnfenced(ctx, rec))
+			}
+			out = append(out, d)
+			continue
+		}
+		l, err := e.opts.DB.AcquireLock(ctx, d.Env, e.opts.Holder, "", "", e.opts.Lease, e.now(), true)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("deploy: resuming %s: %w", d.ID, err))
+			continue
+		}
+		f := store.Fence{Env: d.Env, Holder: l.Holder, Token: l.Token}
+		d.Details.Holder = e.opts.Holder
+		d.logf(e.now(), "", "resumed by %s in state %s after step %d of %d", e.opts.Holder, d.State, d.Step, len(d.Details.Plan))
+		if err := e.save(ctx, f, d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var done *Deployment
+		if d.State == StateRollingBack {
+			done, err = e.finishRollback(ctx, f, d, errors.New(d.Error))
+		} else {
+			done, err = e.run(ctx, f, d)
+		}
+		if done != nil {
+			out = append(out, done)
+		}
+		if err != nil && !isDeployFailure(err) {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// FailedError is returned by Deploy when the deployment ran and failed;
+// the returned Deployment says whether it was rolled back.
+type FailedError struct {
+	Deployment *Deployment
+	Cause      error
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("deployment %s of %s to %s %s: %v", e.Deployment.ID, release.Short(e.Deployment.ReleaseID), e.Deployment.Env, e.Deployment.State, e.Cause)
+}
+
+func (e *FailedError) Unwrap() error { return e.Cause }
+
+func isDeployFailure(err error) bool {
+	var fe *FailedError
+	return errors.As(err, &fe)
+}
+
+// Get returns a deployment by ID.
+func (e *Engine) Get(ctx context.Context, id string) (*Deployment, error) {
+	r, err := e.opts.DB.GetDeployment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return fromRecord(r)
+}
+
+// History returns env's deployments, newest first (limit 0: all).
+func (e *Engine) History(ctx context.Context, env string, limit int) ([]*Deployment, error) {
+	return history(ctx, e.opts.DB, env, limit)
+}
+
+func history(ctx context.Context, db *store.DB, env string, limit int) ([]*Deployment, error) {
+	recs, err := db.Deployments(ctx, env, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Deployment, 0, len(recs))
+	for _, r := range recs {
+		d, err := fromRecord(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (e *Engine) session(d *Deployment) identity.Session {
+	return identity.Session{Actor: d.Actor, PR: d.Details.PR, Release: release.Short(d.ReleaseID), Reason: d.Reason}
+}

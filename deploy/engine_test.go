@@ -1,0 +1,454 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parcelflow/conveyor/store"
+)
+
+func TestMergeToProdAndRollback(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 30)
+	e := h.engine("engine-a", time.Minute)
+
+	v1 := h.build(e, version{gen: 1}, "low", 11)
+	res, err := e.Flow(ctx, v1.ID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deployments) != 3 || res.StoppedAt != "" {
+		t.Fatalf("low-risk release: %d deployments, stopped at %q (%s)", len(res.Deployments), res.StoppedAt, res.Reason)
+	}
+	for _, env := range []string{"dev", "staging", "prod"} {
+		h.assertBucket(env, v1)
+		if got := h.orders(env); got != "1:10 2:20" {
+			t.Fatalf("%s orders = %q", env, got)
+		}
+	}
+
+	// v2 changes one DAG and the orders table: a bad release.
+	v2 := h.build(e, version{gen: 2, changed: map[int]string{7: "from airflow import DAG\n# broken\n"}, orders: `SELECT * FROM (VALUES (1, 10), (2, 20), (3, 30)) t(id, amount)`}, "low", 12)
+	before := h.faults.PutBytes.Load()
+	res, err = e.Flow(ctx, v2.ID, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range res.Deployments {
+		if d.Details.Airflow == nil || d.Details.Airflow.Uploaded != 1 {
+			t.Fatalf("%s: want exactly one DAG uploaded, got %+v", d.Env, d.Details.Airflow)
+		}
+		if len(d.Details.RestorePoints) != 1 || d.Details.RestorePoints[0].Snapshot == "" {
+			t.Fatalf("%s: want a restore point of marts, got %+v", d.Env, d.Details.RestorePoints)
+		}
+		if len(d.Details.Smoke) != 1 || !d.Details.Smoke[0].Passed {
+			t.Fatalf("%s: smoke %+v", d.Env, d.Details.Smoke)
+		}
+	}
+	if moved := h.faults.PutBytes.Load() - before; moved != 3*int64(v2.File("dags/pipeline_007.py").Size) {
+		t.Fatalf("v2 moved %d bytes to the buckets, want 3 × one DAG", moved)
+	}
+	h.assertBucket("prod", v2)
+
+	rb, err := e.Rollback(ctx, Request{Env: "prod", Actor: "carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Kind != KindRollback || rb.State != StateSucceeded || rb.ReleaseID != v1.ID || rb.Details.RolledBackRelease != v2.ID {
+		t.Fatalf("rollback = %s %s to %s from %s", rb.Kind, rb.State, rb.ReleaseID, rb.Details.RolledBackRelease)
+	}
+	h.assertBucket("prod", v1)
+	if got := h.orders("prod"); got != "1:10 2:20" {
+		t.Fatalf("prod orders after rollback = %q, want v1's", got)
+	}
+	if got := h.orders("staging"); got != "1:10 2:20 3:30" {
+		t.Fatalf("staging must be untouched, orders = %q", got)
+	}
+	if w := rb.Details.DagRunsToReview; w == nil || fmt.Sprint(w.DAGs) != "[dags/pipeline_007.py]" || w.From.IsZero() {
+		t.Fatalf("DAG runs to review = %+v", w)
+	}
+
+	t.Run("github deployments", func(t *testing.T) {
+		deps := h.repo.Deployments()
+		if len(deps) != 7 {
+			t.Fatalf("%d GitHub deployments, want 7 (2 × 3 environments + 1 rollback)", len(deps))
+		}
+		byEnv := map[string][]string{}
+		for _, d := range deps {
+			if !strings.Contains(string(d.Payload), `"release":"`) {
+				t.Errorf("payload %s has no release", d.Payload)
+			}
+			byEnv[d.Environment] = append(byEnv[d.Environment], d.State())
+			if d.Statuses[0].State != "in_progress" || d.Statuses[0].LogURL == "" {
+				t.Errorf("%s: first status %+v, want in_progress with a log link", d.Environment, d.Statuses[0])
+			}
+		}
+		if fmt.Sprint(byEnv["prod"]) != "[success inactive success]" {
+			t.Fatalf("prod deployment states = %v, want v1 success, v2 inactive after rollback, rollback success", byEnv["prod"])
+		}
+		if got := deps[len(deps)-1]; got.SHA != v1.SHA || !got.Production {
+			t.Fatalf("rollback deployment ref %s (production %v), want v1's SHA %s", got.SHA, got.Production, v1.SHA)
+		}
+	})
+
+	t.Run("rollback to a named release", func(t *testing.T) {
+		d, err := e.Rollback(ctx, Request{Env: "staging", Actor: "carol", ReleaseID: v1.ID[:10]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.ReleaseID != v1.ID {
+			t.Fatalf("rolled staging to %s", d.ReleaseID)
+		}
+		h.assertBucket("staging", v1)
+		if _, err := e.Rollback(ctx, Request{Env: "staging", Actor: "carol", ReleaseID: "ffff"}); err == nil {
+			t.Fatal("a release never deployed there cannot be a rollback target")
+		}
+	})
+
+	t.Run("status", func(t *testing.T) {
+		sts, err := e.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sts) != 3 || sts[2].Current == nil || sts[2].Current.Release != v1.ID || sts[2].Current.Actor != "carol" || sts[2].Current.Kind != KindRollback {
+			t.Fatalf("prod status = %+v", sts[2].Current)
+		}
+		var b strings.Builder
+		if err := WriteStatus(&b, sts); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "rolled back from "+v2.Short()) {
+			t.Fatalf("status table:\n%s", b.String())
+		}
+	})
+}
+
+func TestHighRiskStopsBeforeProd(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 5)
+	e := h.engine("engine-a", time.Minute)
+	v1 := h.build(e, version{gen: 1}, "high", 21)
+	res, err := e.Flow(ctx, v1.ID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StoppedAt != "prod" || len(res.Deployments) != 2 || !strings.Contains(res.Reason, "/promote prod") {
+		t.Fatalf("flow = %+v", res)
+	}
+	if got := h.bucket("prod"); len(got) != 0 {
+		t.Fatalf("prod bucket must be untouched, holds %d objects", len(got))
+	}
+	sts, err := e.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := sts[2].Pending; len(p) != 1 || p[0].Release != v1.ID {
+		t.Fatalf("prod pending = %+v", p)
+	}
+	t.Run("promote needs the previous environment green", func(t *testing.T) {
+		v2 := h.build(e, version{gen: 2, changed: map[int]string{1: "x = 1\n"}}, "high", 22)
+		if _, err := e.Promote(ctx, Request{ReleaseID: v2.ID, Env: "prod", Actor: "lead"}); !errors.Is(err, ErrGate) {
+			t.Fatalf("want ErrGate, got %v", err)
+		}
+	})
+	d, err := e.Promote(ctx, Request{ReleaseID: v1.ID, Env: "prod", Actor: "lead"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != StateSucceeded || d.Actor != "lead" {
+		t.Fatalf("promote = %s by %s", d.State, d.Actor)
+	}
+	h.assertBucket("prod", v1)
+	sts, _ = e.Status(ctx)
+	if len(sts[2].Pending) != 0 {
+		t.Fatalf("promotion still pending: %+v", sts[2].Pending)
+	}
+}
+
+func TestSmokeFailureInStagingStopsProd(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 5)
+	e := h.engine("engine-a", time.Minute)
+	v1 := h.build(e, version{gen: 1}, "low", 1)
+	if _, err := e.Flow(ctx, v1.ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	// Negative orders appear only where ops.env says staging.
+	bad := h.build(e, version{gen: 2, changed: map[int]string{2: "y = 2\n"}, orders: `SELECT * FROM (VALUES (1, 10), (2, -5)) t(id, amount) WHERE amount > 0 OR (SELECT name FROM ops.env) = 'staging'`}, "low", 2)
+	res, err := e.Flow(ctx, bad.ID, "bob")
+	if !errors.Is(err, ErrSmokeFailed) {
+		t.Fatalf("want ErrSmokeFailed, got %v", err)
+	}
+	if res.StoppedAt != "staging" || len(res.Deployments) != 2 {
+		t.Fatalf("flow = %+v", res)
+	}
+	st := res.Deployments[1]
+	if st.State != StateRolledBack || st.Details.Rollback == nil || fmt.Sprint(st.Details.Rollback.Restored) != "[marts]" || !st.Details.Rollback.DAGsSynced {
+		t.Fatalf("staging deployment = %s, rollback %+v", st.State, st.Details.Rollback)
+	}
+	h.assertBucket("staging", v1)
+	if got := h.orders("staging"); got != "1:10 2:20" {
+		t.Fatalf("staging orders = %q, want v1's after the rollback", got)
+	}
+	if hist, _ := e.History(ctx, "prod", 0); len(hist) != 1 || hist[0].ReleaseID != v1.ID {
+		t.Fatalf("prod must never have started the bad release: %d deployments", len(hist))
+	}
+	h.assertBucket("dev", bad)
+	deps := h.repo.Deployments()
+	if last := deps[len(deps)-1]; last.Environment != "staging" || last.State() != "failure" {
+		t.Fatalf("last GitHub deployment %s %s, want staging failure", last.Environment, last.State())
+	}
+}
+
+func TestS3FailingMidSync(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 40)
+	e := h.engine("engine-a", time.Minute)
+	v1 := h.build(e, version{gen: 1}, "low", 1)
+	if _, err := e.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "dev", Actor: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	changed := map[int]string{}
+	for i := 0; i < 20; i++ {
+		changed[i] = fmt.Sprintf("v2 %d\n", i)
+	}
+	v2 := h.build(e, version{gen: 2, changed: changed, removed: map[int]bool{39: true}}, "low", 2)
+	// S3 fails every PUT after five more: the sync cannot complete and the
+	// deployment must roll back, which also needs PUTs — so it fails, and
+	// must say what the bucket holds.
+	h.faults.FailPutAfter.Store(h.faults.Puts.Load() + 5)
+	d, err := e.Deploy(ctx, Request{ReleaseID: v2.ID, Env: "dev", Actor: "bob"})
+	if err == nil || d.State != StateFailed || !strings.HasPrefix(d.Details.BucketState, "mixed:") {
+		t.Fatalf("want a failed deployment that says the bucket is mixed; got %v, %s, %q", err, d.State, d.Details.BucketState)
+	}
+	h.faults.FailPutAfter.Store(-1)
+
+	// With S3 healthy again the same deployment, asked again, converges.
+	d2, err := e.Deploy(ctx, Request{ReleaseID: v2.ID, Env: "dev", Actor: "bob"})
+	if err != nil {
+		t.Fatalf("with S3 healthy the deployment converges: %v", err)
+	}
+	if d2.Details.BucketState != "release:"+v2.ID {
+		t.Fatalf("bucket state %q", d2.Details.BucketState)
+	}
+	h.assertBucket("dev", v2)
+
+	t.Run("fails once, rolls back cleanly", func(t *testing.T) {
+		v3 := h.build(e, version{gen: 3, changed: map[int]string{25: "v3\n", 26: "v3\n", 27: "v3\n", 28: "v3\n", 29: "v3\n"}}, "low", 3)
+		// Let two PUTs through, fail the next few (more than the SDK's
+		// retries), then heal: the rollback's PUTs succeed.
+		ff := &failWindow{from: h.faults.Puts.Load() + 2, n: 12}
+		h.faults.FailPutAfter.Store(ff.from)
+		stopHeal := ff.healAfter(h)
+		d, err := e.Deploy(ctx, Request{ReleaseID: v3.ID, Env: "dev", Actor: "bob"})
+		stopHeal()
+		if err == nil || d.State != StateRolledBack || d.Details.BucketState != "release:"+v2.ID {
+			t.Fatalf("want rolled_back with the bucket at v2; got %v %s %q", err, d.State, d.Details.BucketState)
+		}
+		h.assertBucket("dev", v2)
+	})
+}
+
+// failWindow heals S3 after n injected failures.
+type failWindow struct {
+	from int64
+	n    int64
+}
+
+func (f *failWindow) healAfter(h *harness) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if h.faults.Failed.Load() >= f.n {
+				h.faults.FailPutAfter.Store(-1)
+				return
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
+	base := h.faults.Failed.Load()
+	f.n += base
+	return func() { close(done); wg.Wait(); h.faults.FailPutAfter.Store(-1) }
+}
+
+func TestKilledMidDeploymentResumes(t *testing.T) {
+	ctx := context.Background()
+	steps := []string{StepRestorePoint, "apply:warehouse", StepMigrations, "apply:dags", StepVerify}
+	for _, killAfter := range steps {
+		t.Run("killed after "+killAfter, func(t *testing.T) {
+			h := newHarness(t, 12)
+			a := h.engine("engine-a", 300*time.Millisecond)
+			v1 := h.build(a, version{gen: 1}, "low", 1)
+			if _, err := a.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "prod", Actor: "alice"}); err != nil {
+				t.Fatal(err)
+			}
+			v2 := h.build(a, version{gen: 2, changed: map[int]string{3: "v2\n"}, removed: map[int]bool{11: true}, orders: `SELECT 9 AS id, 90 AS amount`}, "low", 2)
+			runCtx, kill := context.WithCancel(ctx)
+			a.afterStep = func(d *Deployment, step string) error {
+				if step == killAfter {
+					kill()
+					return errors.New("killed")
+				}
+				return nil
+			}
+			d, err := a.Deploy(runCtx, Request{ReleaseID: v2.ID, Env: "prod", Actor: "bob"})
+			if err == nil || Terminal(d.State) {
+				t.Fatalf("the killed deployment must stay in flight: %v %s", err, d.State)
+			}
+			// Another deployment cannot start over a half-applied environment.
+			b := h.engine("engine-b", 300*time.Millisecond)
+			if _, err := b.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "prod", Actor: "carol"}); !errors.Is(err, ErrInFlight) {
+				t.Fatalf("want ErrInFlight, got %v", err)
+			}
+			// A new engine on the same database resumes once the lease lapses.
+			time.Sleep(350 * time.Millisecond)
+			done, err := b.Resume(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(done) != 1 || done[0].ID != d.ID || done[0].State != StateSucceeded {
+				t.Fatalf("resume finished %d deployments: %+v", len(done), done)
+			}
+			got, err := b.Get(ctx, d.ID)
+			if err != nil || got.Details.BucketState != "release:"+v2.ID {
+				t.Fatalf("record says bucket %q (%v)", got.Details.BucketState, err)
+			}
+			h.assertBucket("prod", v2)
+			if o := h.orders("prod"); o != "9:90" {
+				t.Fatalf("orders %q", o)
+			}
+		})
+	}
+}
+
+func TestKilledMidRollbackConverges(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 8)
+	a := h.engine("engine-a", 300*time.Millisecond)
+	v1 := h.build(a, version{gen: 1}, "low", 1)
+	if _, err := a.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "dev", Actor: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	bad := h.build(a, version{gen: 2, changed: map[int]string{1: "bad\n"}, orders: `SELECT 1 AS id, -1 AS amount`}, "low", 2)
+	// The smoke test fails, the rollback starts, and the process dies in it.
+	runCtx, kill := context.WithCancel(ctx)
+	a.opts.Reporter = killingReporter{Reporter: h.rep, onFailure: kill}
+	d, err := a.Deploy(runCtx, Request{ReleaseID: bad.ID, Env: "dev", Actor: "bob"})
+	_ = err
+	if d.State != StateRolledBack && d.State != StateRollingBack {
+		t.Fatalf("state %s", d.State)
+	}
+	b := h.engine("engine-b", 300*time.Millisecond)
+	time.Sleep(350 * time.Millisecond)
+	if _, err := b.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := b.Get(ctx, d.ID)
+	if got.State != StateRolledBack {
+		t.Fatalf("state after resume %s", got.State)
+	}
+	h.assertBucket("dev", v1)
+	if o := h.orders("dev"); o != "1:10 2:20" {
+		t.Fatalf("orders %q", o)
+	}
+}
+
+// killingReporter cancels the run when a failure is reported, i.e. after
+// the rollback has completed — so this also checks Resume leaves a finished
+// rollback alone.
+type killingReporter struct {
+	Reporter
+	onFailure func()
+}
+
+func (k killingReporter) Status(ctx context.Context, id int64, state, desc, url string) error {
+	if state == "failure" {
+		k.onFailure()
+	}
+	return k.Reporter.Status(ctx, id, state, desc, url)
+}
+
+func TestRacingDeploymentsAndFencing(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 6)
+	a := h.engine("engine-a", time.Minute)
+	b := h.engine("engine-b", time.Minute)
+	v1 := h.build(a, version{gen: 1}, "low", 1)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, e := range []*Engine{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "dev", Actor: "alice"})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		var le *store.LockedError
+		switch {
+		case err == nil:
+			ok++
+		case errors.As(err, &le), errors.Is(err, ErrInFlight):
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d deployments proceeded, want exactly 1 (%v)", ok, errs)
+	}
+	h.assertBucket("dev", v1)
+
+	t.Run("a stale holder cannot write after losing the lock", func(t *testing.T) {
+		slow := h.engine("engine-slow", 200*time.Millisecond)
+		v2 := h.build(slow, version{gen: 2, changed: map[int]string{0: "v2\n"}}, "low", 2)
+		paused := make(chan struct{})
+		resume := make(chan struct{})
+		slow.afterStep = func(d *Deployment, step string) error {
+			if step == "apply:warehouse" {
+				close(paused)
+				<-resume
+			}
+			return nil
+		}
+		var d *Deployment
+		var derr error
+		done := make(chan struct{})
+		// The heartbeat would keep the lease alive; stop it from renewing by
+		// giving the slow engine a context whose heartbeat cannot write.
+		go func() {
+			defer close(done)
+			d, derr = slow.Deploy(ctx, Request{ReleaseID: v2.ID, Env: "staging", Actor: "bob"})
+		}()
+		<-paused
+		// Someone takes the lock (as a person's break-glass /lock would):
+		// the token moves on.
+		l, err := h.db.AcquireLock(ctx, "staging", "person:oncall", "oncall", "incident", time.Hour, time.Now().Add(time.Hour), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		close(resume)
+		<-done
+		if !errors.Is(derr, store.ErrFenced) {
+			t.Fatalf("the stale writer must be fenced off, got %v", derr)
+		}
+		rec, _ := h.db.GetDeployment(ctx, d.ID)
+		if rec.Token == l.Token || rec.Step > 2 {
+			t.Fatalf("the stale holder wrote after losing the lock: token %d step %d", rec.Token, rec.Step)
+		}
+	})
+}

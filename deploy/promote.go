@@ -1,0 +1,146 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parcelflow/conveyor/config"
+
+	"github.com/parcelflow/conveyor/deploy/release"
+	"github.com/parcelflow/conveyor/store"
+)
+
+// Promotion states.
+const (
+	PromotionWaiting = "waiting"
+	PromotionDone    = "done"
+)
+
+// ErrGate is wrapped by errors that refuse a promotion because the previous
+// environment has not run the release green.
+var ErrGate = errors.New("promotion gate")
+
+// Gate checks that env may take the release: the environment before it in
+// the chain ran it to success (smoke tests included). The first environment
+// has no gate.
+func (e *Engine) Gate(ctx context.Context, releaseID, env string) error {
+	prevEnv, ok := e.opts.Config.Previous(env)
+	if !ok {
+		return nil
+	}
+	hist, err := e.History(ctx, prevEnv, 0)
+	if err != nil {
+		return err
+	}
+	for _, h := range hist {
+		if h.ReleaseID != releaseID {
+			continue
+		}
+		if h.State == StateSucceeded {
+			return nil
+		}
+		return fmt.Errorf("%w: release %s %s in %s (%s)", ErrGate, release.Short(releaseID), h.State, prevEnv, h.Error)
+	}
+	return fmt.Errorf("%w: release %s has not run in %s yet", ErrGate, release.Short(releaseID), prevEnv)
+}
+
+// Promote deploys a release to env on a person's command (/promote env),
+// after the gate unless req.BreakGlass, and closes a waiting promotion.
+func (e *Engine) Promote(ctx context.Context, req Request) (*Deployment, error) {
+	if !req.BreakGlass {
+		if err := e.Gate(ctx, req.ReleaseID, req.Env); err != nil {
+			return nil, err
+		}
+	}
+	if req.Reason == "" {
+		req.Reason = "promote"
+	}
+	d, err := e.Deploy(ctx, req)
+	if err == nil {
+		now := e.now()
+		_ = e.opts.DB.PutPromotion(ctx, store.Promotion{ReleaseID: req.ReleaseID, Env: req.Env, State: PromotionDone, Reason: "promoted by @" + req.Actor, CreatedAt: now, UpdatedAt: now})
+	}
+	return d, err
+}
+
+// FlowResult is what the merge flow did.
+type FlowResult struct {
+	ReleaseID   string
+	Deployments []*Deployment
+	// StoppedAt is the environment the flow did not enter, if any, and why.
+	StoppedAt string
+	Reason    string
+}
+
+// Flow is what a push to the default branch sets off: the release goes
+// through the chain (dev → staging → prod), each environment gated on the
+// one before it. A high-risk release stops before the last environment and
+// waits for /promote; so does any environment with auto_promote off.
+// Environments already running the release are skipped.
+func (e *Engine) Flow(ctx context.Context, releaseID, actor string) (*FlowResult, error) {
+	rel, err := e.Release(ctx, releaseID)
+	if err != nil {
+		return nil, err
+	}
+	res := &FlowResult{ReleaseID: rel.ID}
+	if ad := e.opts.Config.Deploy.AutoDeploy; ad != nil && !*ad {
+		res.Reason = "auto_deploy is off in .conveyor.yml"
+		return res, nil
+	}
+	envs := e.opts.Config.Environments
+	for i := range envs {
+		env := &envs[i]
+		last := i == len(envs)-1
+		wait := ""
+		switch {
+		case last && rel.Risk != "low":
+			wait = fmt.Sprintf("%s risk: waiting for /promote %s", rel.Risk, env.Name)
+		case !env.AutoPromotes():
+			wait = fmt.Sprintf("auto_promote is off for %s: waiting for /promote %s", env.Name, env.Name)
+		}
+		if wait == "" && i > 0 {
+			if soak := soakOf(&envs[i-1], rel.Risk); soak > 0 {
+				wait = fmt.Sprintf("soaking in %s for %s: waiting for /promote %s", envs[i-1].Name, soak, env.Name)
+			}
+		}
+		if wait != "" {
+			now := e.now()
+			if err := e.opts.DB.PutPromotion(ctx, store.Promotion{ReleaseID: rel.ID, Env: env.Name, State: PromotionWaiting, Reason: wait, CreatedAt: now, UpdatedAt: now}); err != nil {
+				return res, err
+			}
+			res.StoppedAt, res.Reason = env.Name, wait
+			return res, nil
+		}
+		if err := e.Gate(ctx, rel.ID, env.Name); err != nil {
+			res.StoppedAt, res.Reason = env.Name, err.Error()
+			return res, nil
+		}
+		cur, err := e.Current(ctx, env.Name)
+		if err != nil {
+			return res, err
+		}
+		if cur != nil && cur.ReleaseID == rel.ID {
+			continue
+		}
+		d, err := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: env.Name, Actor: actor, Reason: "merge"})
+		if d != nil {
+			res.Deployments = append(res.Deployments, d)
+		}
+		if err != nil {
+			res.StoppedAt, res.Reason = env.Name, err.Error()
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// soakOf is how long a release of risk must run green in env before the
+// next environment may take it.
+func soakOf(env *config.Environment, risk string) time.Duration {
+	if risk == "low" {
+		return env.Soak.Low.D()
+	}
+	return env.Soak.High.D()
+}

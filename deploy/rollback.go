@@ -1,0 +1,287 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/deploy/release"
+	"github.com/parcelflow/conveyor/deploy/warehouse"
+	"github.com/parcelflow/conveyor/store"
+)
+
+// fail ends a deployment that could not complete. When it changed nothing
+// it simply fails; otherwise it rolls the environment back.
+func (e *Engine) fail(ctx context.Context, f store.Fence, d *Deployment, _ *Targets, rel, _ *release.Release, cause error) (*Deployment, error) {
+	d.Error = cause.Error()
+	d.logf(e.now(), "", "failed: %v", cause)
+	changed := len(d.Details.RestorePoints) > 0 || d.Details.BucketState != ""
+	for _, s := range d.Details.Steps {
+		if s.State == "done" {
+			changed = true
+		}
+	}
+	if !changed || d.Kind == KindRollback {
+		d.State, d.FinishedAt = StateFailed, e.now()
+		if err := e.save(ctx, f, d); err != nil {
+			return d, err
+		}
+		_ = e.opts.DB.ReleaseLock(context.WithoutCancel(ctx), f)
+		e.report(ctx, d, "failure", fmt.Sprintf("%s to %s failed: %v", rel.Short(), d.Env, cause))
+		return d, &FailedError{Deployment: d, Cause: cause}
+	}
+	d.State = StateRollingBack
+	if err := e.save(ctx, f, d); err != nil {
+		return d, err
+	}
+	return e.finishRollback(ctx, f, d, cause)
+}
+
+// finishRollback puts the environment back to the release it ran before d:
+// warehouse schemas from d's restore points, DAGs from the previous
+// release's manifest. Each part is recorded as it completes, so a crash in
+// the middle resumes without repeating it.
+func (e *Engine) finishRollback(ctx context.Context, f store.Fence, d *Deployment, cause error) (*Deployment, error) {
+	env, _ := e.opts.Config.Environment(d.Env)
+	if d.Details.Rollback == nil {
+		d.Details.Rollback = &RollbackRecord{Cause: cause.Error(), ToRelease: d.Details.Previous}
+	}
+	rb := d.Details.Rollback
+	t, err := e.opts.Targets.Open(ctx, env, e.session(d))
+	if err != nil {
+		return e.rollbackFailed(ctx, f, d, fmt.Errorf("opening %s to roll back: %w", d.Env, err))
+	}
+	defer t.Close()
+	if err := e.restoreSchemas(ctx, f, d, t.Warehouse, d.Details.RestorePoints, &rb.Restored); err != nil {
+		return e.rollbackFailed(ctx, f, d, err)
+	}
+	if d.Details.BucketState != "" && !rb.DAGsSynced {
+		if d.Details.Previous == "" {
+			d.Details.BucketState = strings.Replace(d.Details.BucketState, "mixed:", "mixed (no earlier release to return to):", 1)
+			d.logf(e.now(), "", "no earlier release in %s: the DAG bucket is left as %s", d.Env, d.Details.BucketState)
+		} else {
+			prev, err := e.Release(ctx, d.Details.Previous)
+			if err != nil {
+				return e.rollbackFailed(ctx, f, d, err)
+			}
+			r := &runner{e: e, f: f, d: d, env: env, rel: prev, t: t}
+			for _, c := range prev.ComponentsOfKind(config.KindAirflow) {
+				comp, ok := e.opts.Config.Component(c)
+				if !ok {
+					continue
+				}
+				if _, _, err := r.airflow(ctx, comp, prev, ""); err != nil {
+					return e.rollbackFailed(ctx, f, d, fmt.Errorf("syncing DAGs back to %s: %w", prev.Short(), err))
+				}
+			}
+			rb.DAGsSynced = true
+			if err := e.save(ctx, f, d); err != nil {
+				return d, err
+			}
+		}
+	}
+	d.State, d.FinishedAt = StateRolledBack, e.now()
+	if d.Details.Previous == "" {
+		d.State = StateFailed
+	}
+	d.logf(e.now(), "", "%s: environment back at %s", d.State, orNone(d.Details.Previous))
+	if err := e.save(ctx, f, d); err != nil {
+		return d, err
+	}
+	_ = e.opts.DB.ReleaseLock(context.WithoutCancel(ctx), f)
+	e.report(ctx, d, "failure", fmt.Sprintf("%s failed in %s and was rolled back to %s: %s", release.Short(d.ReleaseID), d.Env, release.Short(orNone(d.Details.Previous)), cause))
+	return d, &FailedError{Deployment: d, Cause: cause}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func (e *Engine) rollbackFailed(ctx context.Context, f store.Fence, d *Deployment, err error) (*Deployment, error) {
+	if ctx.Err() != nil {
+		return d, fmt.Errorf("deploy: rollback of %s stopped: %w", d.ID, context.Cause(ctx))
+	}
+	d.State, d.FinishedAt = StateFailed, e.now()
+	d.Error += "; rollback failed: " + err.Error()
+	d.logf(e.now(), "", "rollback failed: %v; bucket state %s", err, d.Details.BucketState)
+	if serr := e.save(ctx, f, d); serr != nil {
+		return d, serr
+	}
+	_ = e.opts.DB.ReleaseLock(context.WithoutCancel(ctx), f)
+	e.report(ctx, d, "failure", "rollback failed: "+err.Error())
+	return d, &FailedError{Deployment: d, Cause: err}
+}
+
+// restoreSchemas restores each restore point not yet in done, recording
+// each at once (a Snowflake swap run twice would undo itself).
+func (e *Engine) restoreSchemas(ctx context.Context, f store.Fence, d *Deployment, w warehouse.Deployer, rps []warehouse.RestorePoint, done *[]string) error {
+	for _, rp := range rps {
+		if slices.Contains(*done, rp.Schema) {
+			continue
+		}
+		if w == nil {
+			return fmt.Errorf("restore point of %s recorded but %s has no warehouse", rp.Schema, d.Env)
+		}
+		var err error
+		if rp.Snapshot == "" {
+			err = w.Exec(ctx, warehouse.DropSchemaSQL(rp.Schema))
+		} else {
+			err = w.Restore(ctx, rp)
+		}
+		if err != nil {
+			return fmt.Errorf("restoring %s: %w", rp.Schema, err)
+		}
+		*done = append(*done, rp.Schema)
+		d.logf(e.now(), "", "restored schema %s from %s", rp.Schema, orNew(rp.Snapshot))
+		if err := e.save(ctx, f, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Rollback redeploys an earlier release of req.Env byte for byte: req.ReleaseID
+// (an ID or a unique prefix of one deployed there), or when empty the last
+// good release before the current one. Warehouse schemas the rolled-back
+// releases changed are restored from their restore points, and the
+// deployment lists the DAGs whose runs used the bad code. Nothing is
+// re-triggered: DAGs that go back are not caught up.
+func (e *Engine) Rollback(ctx context.Context, req Request) (*Deployment, error) {
+	if _, ok := e.opts.Config.Environment(req.Env); !ok {
+		return nil, fmt.Errorf("deploy: unknown environment %q", req.Env)
+	}
+	cur, err := e.Current(ctx, req.Env)
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		return nil, fmt.Errorf("deploy: nothing has been deployed to %s, so there is nothing to roll back", req.Env)
+	}
+	hist, err := e.History(ctx, req.Env, 0)
+	if err != nil {
+		return nil, err
+	}
+	target, err := rollbackTarget(hist, cur, req.ReleaseID)
+	if err != nil {
+		return nil, err
+	}
+	if req.Reason == "" {
+		req.Reason = "rollback"
+	}
+	req.ReleaseID = target
+	return e.start(ctx, req, KindRollback, cur.ReleaseID)
+}
+
+func rollbackTarget(hist []*Deployment, cur *Deployment, want string) (string, error) {
+	bad := map[string]bool{cur.ReleaseID: true}
+	for _, h := range hist {
+		if h.Kind == KindRollback && h.State == StateSucceeded && h.Details.RolledBackRelease != "" {
+			bad[h.Details.RolledBackRelease] = true
+		}
+	}
+	if want != "" {
+		var found []string
+		for _, h := range hist {
+			if h.State == StateSucceeded && strings.HasPrefix(h.ReleaseID, want) && !slices.Contains(found, h.ReleaseID) {
+				found = append(found, h.ReleaseID)
+			}
+		}
+		switch {
+		case len(found) == 0:
+			return "", fmt.Errorf("deploy: release %s never ran successfully in %s", want, cur.Env)
+		case len(found) > 1:
+			return "", fmt.Errorf("deploy: %s matches %d releases in %s; give more of the ID", want, len(found), cur.Env)
+		case found[0] == cur.ReleaseID:
+			return "", fmt.Errorf("deploy: %s already runs release %s", cur.Env, release.Short(want))
+		}
+		return found[0], nil
+	}
+	for _, h := range hist {
+		if h.State == StateSucceeded && !bad[h.ReleaseID] && h.CreatedAt.Before(cur.CreatedAt) {
+			return h.ReleaseID, nil
+		}
+	}
+	return "", fmt.Errorf("deploy: %s has no earlier good release to roll back to", cur.Env)
+}
+
+// restoreWarehouse is a rollback's first step: it finds the restore points
+// taken by the first deployment that replaced the target release and
+// restores them.
+func (r *runner) restoreWarehouse(ctx context.Context) (string, bool, error) {
+	hist, err := r.e.History(ctx, r.d.Env, 0)
+	if err != nil {
+		return "", false, err
+	}
+	// hist is newest first: walk back to the target's last good deployment;
+	// the oldest deployment after it with restore points holds the state
+	// the target left.
+	var rps []warehouse.RestorePoint
+	for _, h := range hist {
+		if h.ID == r.d.ID {
+			continue
+		}
+		if h.ReleaseID == r.rel.ID && h.State == StateSucceeded {
+			break
+		}
+		if len(h.Details.RestorePoints) > 0 && (h.State == StateSucceeded || h.State == StateFailed) {
+			rps = h.Details.RestorePoints
+		}
+	}
+	if len(rps) == 0 {
+		return "no warehouse change since " + r.rel.Short(), true, nil
+	}
+	if r.d.Details.Rollback == nil {
+		r.d.Details.Rollback = &RollbackRecord{Cause: "rollback requested", ToRelease: r.rel.ID}
+	}
+	r.d.Details.RestorePoints = nil // restore points used, not taken: keep them apart
+	if err := r.e.restoreSchemas(ctx, r.f, r.d, r.t.Warehouse, rps, &r.d.Details.Rollback.Restored); err != nil {
+		return "", false, err
+	}
+	var names []string
+	for _, rp := range rps {
+		names = append(names, rp.Schema+"←"+orNew(rp.Snapshot))
+	}
+	return "restored " + strings.Join(names, ", "), false, nil
+}
+
+// dagRunWindow names the DAG files that differ between the bad release and
+// the rollback target, and the window the bad code ran in.
+func (e *Engine) dagRunWindow(ctx context.Context, d *Deployment, target *release.Release) (*DagRunWindow, error) {
+	if d.Details.RolledBackRelease == "" {
+		return nil, nil
+	}
+	bad, err := e.Release(ctx, d.Details.RolledBackRelease)
+	if err != nil {
+		return nil, err
+	}
+	w := &DagRunWindow{Until: e.now()}
+	hist, err := e.History(ctx, d.Env, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hist {
+		if h.ReleaseID == bad.ID && h.State == StateSucceeded {
+			w.From = h.FinishedAt
+			break
+		}
+	}
+	for _, c := range bad.ComponentsOfKind(config.KindAirflow) {
+		for _, f := range bad.FilesOf(c) {
+			if t := target.File(f.Path); t == nil || t.SHA256 != f.SHA256 {
+				w.DAGs = append(w.DAGs, f.Path)
+			}
+		}
+		for _, f := range target.FilesOf(c) {
+			if bad.File(f.Path) == nil {
+				w.DAGs = append(w.DAGs, f.Path)
+			}
+		}
+	}
+	slices.Sort(w.DAGs)
+	return w, nil
+}

@@ -1,0 +1,105 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/deploy/airflow"
+	"github.com/parcelflow/conveyor/deploy/artifacts"
+	"github.com/parcelflow/conveyor/deploy/executor"
+	"github.com/parcelflow/conveyor/deploy/identity"
+	"github.com/parcelflow/conveyor/deploy/warehouse"
+)
+
+// Targets are the clients of one environment, opened for one deployment
+// with that deployment's identity (so every AWS call is attributed to the
+// person behind it).
+type Targets struct {
+	// Airflow is nil when the environment has no bucket.
+	Airflow       *airflow.Deployer
+	AirflowTarget airflow.Target
+	// Warehouse is nil when the environment has no warehouse.
+	Warehouse warehouse.Deployer
+	// Executor runs component commands; nil means commands are not run.
+	Executor executor.Executor
+	// Env holds variables (often secrets) passed to every command; masked in output.
+	Env map[string]string
+	// Close releases what Open acquired.
+	Close func()
+}
+
+// Opener opens an environment's targets.
+type Opener interface {
+	Open(ctx context.Context, env *config.Environment, s identity.Session) (*Targets, error)
+}
+
+// AWSOpener opens targets through the AWS SDK: per-environment credentials
+// from Identity, S3 and MWAA clients, the warehouse and the executor.
+// On embedded defaults Identity is identity.Static, S3Endpoint a local
+// S3-compatible server and MWAA is off.
+type AWSOpener struct {
+	Identity identity.Provider
+	// S3Endpoint and MWAAEndpoint override AWS's endpoints (local servers, tests).
+	S3Endpoint   string
+	MWAAEndpoint string
+	// NoMWAA skips MWAA even when an environment names one (embedded defaults).
+	NoMWAA     bool
+	HTTPClient *http.Client
+	// Warehouse opens the environment's warehouse (nil: no warehouse step).
+	Warehouse func(ctx context.Context, env *config.Environment) (warehouse.Deployer, error)
+	// Executor returns the environment's executor, given its AWS config (nil: commands are not run).
+	Executor func(env *config.Environment, cfg aws.Config) executor.Executor
+	// Env returns the variables passed to commands in env.
+	Env func(env *config.Environment) map[string]string
+	// MWAAPoll is how often MWAA is polled during an update (default 30 s).
+	MWAAPoll time.Duration
+	// Parallel bounds concurrent uploads.
+	Parallel int
+}
+
+// Open builds env's targets for session s.
+func (o *AWSOpener) Open(ctx context.Context, env *config.Environment, s identity.Session) (*Targets, error) {
+	cfg, err := o.Identity.Config(ctx, env, s)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: credentials for %s: %w", env.Name, err)
+	}
+	if o.HTTPClient != nil {
+		cfg.HTTPClient = o.HTTPClient
+	}
+	t := &Targets{Close: func() {}}
+	if env.Airflow.Bucket != "" {
+		dep := &airflow.Deployer{
+			S3:           artifacts.NewClient(o.S3Endpoint, cfg.Region, cfg.Credentials, o.HTTPClient),
+			Parallel:     o.Parallel,
+			PollInterval: o.MWAAPoll,
+		}
+		t.AirflowTarget = airflow.Target{Bucket: env.Airflow.Bucket, DagsPrefix: env.Airflow.DagsPrefix}
+		if env.Airflow.MWAAEnvironment != "" && !o.NoMWAA {
+			dep.MWAA = airflow.NewMWAAClient(cfg, o.MWAAEndpoint)
+			t.AirflowTarget.MWAAEnvironment = env.Airflow.MWAAEnvironment
+		}
+		t.Airflow = dep
+	}
+	if o.Warehouse != nil {
+		w, err := o.Warehouse(ctx, env)
+		if err != nil {
+			return nil, fmt.Errorf("deploy: opening the warehouse of %s: %w", env.Name, err)
+		}
+		t.Warehouse = w
+		if c, ok := w.(interface{ Close() error }); ok {
+			t.Close = func() { _ = c.Close() }
+		}
+	}
+	if o.Executor != nil {
+		t.Executor = o.Executor(env, cfg)
+	}
+	if o.Env != nil {
+		t.Env = o.Env(env)
+	}
+	return t, nil
+}
