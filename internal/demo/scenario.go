@@ -1,0 +1,142 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/parcelflow/conveyor/internal/githubemu"
+)
+
+// Options configure the demo scenario.
+type Options struct {
+	// SampleRepo is the data repo committed to main before the story starts.
+	SampleRepo string
+	// Timeout bounds each wait for Conveyor to answer.
+	Timeout time.Duration
+}
+
+// The people of the sample platform and the teams they are in.
+var people = map[string][]string{
+	"data-eng":          {"alice", "bob", "carol"},
+	"data-eng-leads":    {"carol"},
+	"devops":            {"dave", "erin"},
+	"oncall":            {"bob", "dave"},
+	"analytics":         {"frank"},
+	"finance-analytics": {"gina"},
+}
+
+// Run plays the scenario and prints the PRs' timelines to w. It is a
+// readable script: each step is what a person on the team does, followed by
+// what Conveyor shows on the PR.
+func Run(ctx context.Context, w io.Writer, opts Options) error {
+	if opts.Timeout == 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	p := &Printer{W: w}
+	fmt.Fprintln(w, "Conveyor demo — embedded defaults: GitHub emulator, SQLite, in-process S3 and DuckDB")
+
+	s, err := Start(ctx, StackOptions{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	base, err := s.SeedRepo(opts.SampleRepo)
+	if err != nil {
+		return err
+	}
+	for team, members := range people {
+		s.Emu.AddTeam(Org, team, members...)
+		for _, m := range members {
+			s.Repo.SetPermission(m, "write")
+		}
+	}
+
+	p.Step(1, "The data platform repo is on GitHub with Conveyor installed")
+	p.Say("%s/%s @ %.7s: DAGs, a dbt project, data contracts and Terraform, with .conveyor.yml", Org, RepoName, base)
+	p.Say("Conveyor listens at %s/api/github/hook (signed webhooks → durable inbox → workers)", s.URL)
+
+	p.Step(2, "alice opens a PR: an hourly shipments DAG and order totals as floats")
+	pr1, err := s.openPR("alice", "feature/shipments-hourly", "Hourly shipments load; order totals as float", changeShipments)
+	if err != nil {
+		return err
+	}
+	runs, err := s.WaitChecks(ctx, pr1.HeadSHA(), 5, opts.Timeout)
+	if err != nil {
+		return err
+	}
+	p.Say("PR #%d at %.7s — check runs:", pr1.Number, pr1.HeadSHA())
+	p.CheckRuns(runs)
+
+	p.Step(3, "dave (DevOps) opens a PR that scales the prod MWAA environment")
+	pr2, err := s.openPR("dave", "infra/mwaa-workers", "Scale prod MWAA to 25 workers", changeInfra)
+	if err != nil {
+		return err
+	}
+	runs, err = s.WaitChecks(ctx, pr2.HeadSHA(), 2, opts.Timeout)
+	if err != nil {
+		return err
+	}
+	p.Say("PR #%d at %.7s — check runs:", pr2.Number, pr2.HeadSHA())
+	p.CheckRuns(runs)
+	return nil
+}
+
+// openPR commits change on a new branch from main and opens a PR by author.
+func (s *Stack) openPR(author, branch, title string, change func(files map[string]string) map[string]string) (*githubemu.PullRequest, error) {
+	s.Repo.CreateBranch(branch, "main")
+	edits := change(s.Repo.Files("main"))
+	s.Repo.Commit(branch, edits, title, author)
+	pr := s.Repo.OpenPullRequest(githubemu.PROptions{Head: branch, Base: "main", Title: title, Author: author})
+	if pr == nil {
+		return nil, fmt.Errorf("opening PR %q failed", title)
+	}
+	return pr, nil
+}
+
+// replace edits one file of the current tree, failing loudly when the sample
+// repo no longer has the text the scenario expects.
+func replace(files map[string]string, path, old, new string) string {
+	content, ok := files[path]
+	if !ok || !strings.Contains(content, old) {
+		panic(fmt.Sprintf("demo: %s no longer contains %q; update the scenario", path, old))
+	}
+	return strings.Replace(content, old, new, 1)
+}
+
+const shipmentsDAG = `"""Hourly shipments from the carrier API into Snowflake."""
+from datetime import datetime
+
+from airflow import DAG
+from airflow.providers.snowflake.operators.snowflake import SnowflakeOperator
+
+with DAG(
+    dag_id="shipments_hourly",
+    schedule="@hourly",
+    start_date=datetime(2021, 1, 1),
+    catchup=True,
+    default_args={"owner": "data-eng", "retries": 2},
+    tags=["shipments"],
+) as dag:
+    load = SnowflakeOperator(
+        task_id="load_shipments",
+        sql="COPY INTO RAW.SHIPMENTS FROM @RAW.CARRIER_STAGE",
+        pool="snowflake",
+    )
+`
+
+func changeShipments(files map[string]string) map[string]string {
+	return map[string]string{
+		"dags/shipments_hourly.py": shipmentsDAG,
+		"dbt/models/marts/core/_core__models.yml": replace(files, "dbt/models/marts/core/_core__models.yml",
+			"      - name: order_total\n        data_type: number(18,2)", "      - name: order_total\n        data_type: float"),
+	}
+}
+
+func changeInfra(files map[string]string) map[string]string {
+	return map[string]string{
+		"infra/platform/env/prod.tfvars": replace(files, "infra/platform/env/prod.tfvars", "mwaa_max_workers         = 20", "mwaa_max_workers         = 25"),
+	}
+}
