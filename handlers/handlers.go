@@ -46,6 +46,10 @@ type Deps struct {
 	CheckTimeout time.Duration
 	// TreeCache is how many commit trees to keep in memory. Default 16.
 	TreeCache int
+	// Operations carries out the environment commands (/promote, /rollback,
+	// /backfill, /plan, /status, /lock, /unlock); nil answers them "deploys
+	// are not configured on this server".
+	Operations Operations
 }
 
 // ActionHandler is the extension point for check run buttons: it offers
