@@ -247,6 +247,9 @@ func refFromCall(c Call) (Ref, bool) {
 	default:
 		return r, false
 	}
+	if r.Name == "" {
+		return r, false
+	}
 	for _, k := range []string{"v", "version"} {
 		if v, ok := c.Kwargs[k]; ok {
 			switch v.Kind {

@@ -1,0 +1,401 @@
+package project
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// mapTree is a minimal in-memory Tree.
+type mapTree map[string][]byte
+
+func (t mapTree) Files() []string {
+	out := make([]string, 0, len(t))
+	for p := range t {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (t mapTree) ReadFile(p string) ([]byte, error) {
+	b, ok := t[p]
+	if !ok {
+		return nil, os.ErrNotExist
+	}
+	return b, nil
+}
+
+func readDir(t *testing.T, root string) mapTree {
+	t.Helper()
+	tr := mapTree{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		data, err := os.ReadFile(p)
+		tr[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func sampleProject(t *testing.T) *Project {
+	t.Helper()
+	p, err := Parse(readDir(t, "../../../testdata/sample-repo"), "dbt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Problems) > 0 {
+		t.Fatalf("sample project has problems: %+v", p.Problems)
+	}
+	return p
+}
+
+func TestParseSampleGraph(t *testing.T) {
+	p := sampleProject(t)
+	if p.Name != "parcelflow" {
+		t.Fatalf("name = %q", p.Name)
+	}
+	tests := []struct {
+		id, path, materialized string
+		contract               bool
+		deps                   []string
+		relation               string
+	}{
+		{"model.parcelflow.stg_orders", "dbt/models/staging/orders_db/stg_orders.sql", "view", false,
+			[]string{"seed.parcelflow.test_customers", "source.parcelflow.orders_db.orders"}, "staging.stg_orders"},
+		{"model.parcelflow.int_order_items_summed", "dbt/models/intermediate/int_order_items_summed.sql", "ephemeral", false,
+			[]string{"model.parcelflow.stg_order_items"}, "intermediate.int_order_items_summed"},
+		{"model.parcelflow.int_parcel_latest_scan", "dbt/models/intermediate/int_parcel_latest_scan.sql", "incremental", false,
+			[]string{"model.parcelflow.stg_parcel_scans"}, "intermediate.int_parcel_latest_scan"},
+		{"model.parcelflow.fct_orders.v1", "dbt/models/marts/core/fct_orders_v1.sql", "table", true,
+			[]string{"model.parcelflow.int_order_items_summed", "model.parcelflow.stg_orders"}, "marts.fct_orders_v1"},
+		{"model.parcelflow.fct_orders.v2", "dbt/models/marts/core/fct_orders.sql", "table", true,
+			[]string{"model.parcelflow.int_order_items_summed", "model.parcelflow.int_parcel_latest_scan", "model.parcelflow.stg_orders"}, "marts.fct_orders"},
+		{"model.parcelflow.dim_customers", "dbt/models/marts/core/dim_customers.sql", "table", true,
+			[]string{"model.parcelflow.fct_orders.v2", "model.parcelflow.stg_customers"}, "marts.dim_customers"},
+		{"model.parcelflow.fct_daily_revenue", "dbt/models/marts/finance/fct_daily_revenue.sql", "incremental", false,
+			[]string{"model.parcelflow.fct_orders.v2"}, "marts.fct_daily_revenue"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) {
+			m, ok := p.Models[tc.id]
+			if !ok {
+				t.Fatalf("missing; have %v", p.ModelIDs())
+			}
+			if m.Path != tc.path || m.Materialized != tc.materialized || m.ContractEnforced != tc.contract || m.Relation() != tc.relation {
+				t.Errorf("got path=%s materialized=%s contract=%v relation=%s", m.Path, m.Materialized, m.ContractEnforced, m.Relation())
+			}
+			if !reflect.DeepEqual(m.DependsOn, tc.deps) {
+				t.Errorf("depends_on = %v, want %v", m.DependsOn, tc.deps)
+			}
+		})
+	}
+	if n := len(p.Models); n != 10 {
+		t.Errorf("models = %d, want 10", n)
+	}
+	v1, v2 := p.Models["model.parcelflow.fct_orders.v1"], p.Models["model.parcelflow.fct_orders.v2"]
+	if len(v1.Columns) != 6 || len(v2.Columns) != 7 || v2.LatestVersion != "2" {
+		t.Errorf("versions: v1 %d cols, v2 %d cols, latest %s", len(v1.Columns), len(v2.Columns), v2.LatestVersion)
+	}
+	rev := p.Models["model.parcelflow.fct_daily_revenue"]
+	if !reflect.DeepEqual(rev.UniqueKey, []string{"revenue_date"}) || rev.IncrementalStrategy != "merge" || rev.OnSchemaChange != "append_new_columns" ||
+		!reflect.DeepEqual(rev.Tags, []string{"finance"}) || rev.Owner != "data-eng" {
+		t.Errorf("fct_daily_revenue config = %+v", rev.Config)
+	}
+	src := p.Sources["source.parcelflow.events.parcel_scans"]
+	if src == nil || src.Relation() != "kafka_events.PARCEL_SCANS_RAW" || src.Freshness == nil || src.Freshness.ErrorAfter != "1h" || src.LoadedAtField == "" {
+		t.Errorf("events source = %+v", src)
+	}
+	if c := p.Sources["source.parcelflow.orders_db.customers"]; c.Freshness.WarnAfter != "24h" {
+		t.Errorf("table freshness should override the source's: %+v", c.Freshness)
+	}
+	ex := p.Exposures["exposure.parcelflow.ops_orders_dashboard"]
+	if ex == nil || !reflect.DeepEqual(ex.DependsOn, []string{"model.parcelflow.dim_customers", "model.parcelflow.fct_orders.v2"}) || ex.Team != "analytics" {
+		t.Errorf("exposure = %+v", ex)
+	}
+	if p.Groups["core"] != "data-eng" {
+		t.Errorf("groups = %v", p.Groups)
+	}
+	if _, ok := p.Seeds["snapshot.parcelflow.orders_snapshot"]; !ok {
+		t.Errorf("snapshot not found: %v", p.Seeds)
+	}
+}
+
+func TestRefForms(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []Ref
+		unknowns  int
+	}{
+		{"one arg", "select * from {{ ref('a') }}", []Ref{{Name: "a", Line: 1}}, 0},
+		{"two args", "{{ ref(\"pkg\", 'a') }}", []Ref{{Package: "pkg", Name: "a", Line: 1}}, 0},
+		{"v=", "{{ ref('a', v=2) }}", []Ref{{Name: "a", Version: "2", Line: 1}}, 0},
+		{"version=", "{{ ref('a', version='3') }}", []Ref{{Name: "a", Version: "3", Line: 1}}, 0},
+		{"in if", "{% if target.name == 'prod' %}\n{{ ref('p') }}\n{% endif %}", []Ref{{Name: "p", Line: 2, Conditional: true}}, 0},
+		{"in set", "{% set rel = ref('s') %}", []Ref{{Name: "s", Line: 1}}, 0},
+		{"nested in macro call", "{{ dbt_utils.star(from=ref('n')) }}", []Ref{{Name: "n", Line: 1}}, 0},
+		{"variable", "{{ ref(model_name) }}", nil, 1},
+		{"comment ignored", "{# {{ ref('x') }} #} select 1", nil, 0},
+		{"close in string", "{{ ref('we}}ird') }}", []Ref{{Name: "we}}ird", Line: 1}}, 0},
+		{"whitespace control", "{{- ref('w') -}}", []Ref{{Name: "w", Line: 1}}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := ScanSQL("m.sql", tc.src)
+			if !reflect.DeepEqual(f.Refs, tc.want) {
+				t.Errorf("refs = %+v, want %+v", f.Refs, tc.want)
+			}
+			if len(f.Unknowns) != tc.unknowns {
+				t.Errorf("unknowns = %+v, want %d", f.Unknowns, tc.unknowns)
+			}
+		})
+	}
+}
+
+func TestConfigCall(t *testing.T) {
+	src := `{{ config(materialized='incremental', unique_key=['a', 'b'], incremental_strategy='delete+insert',
+  on_schema_change='fail', contract={'enforced': true}, tags=['x', 'y']) }}
+select 1`
+	m := &Model{ConfigLines: map[string]int{}, Config: Config{Materialized: "view", Enabled: true}}
+	f := ScanSQL("m.sql", src)
+	applySQLConfig(m, &f)
+	want := Config{Materialized: "incremental", UniqueKey: []string{"a", "b"}, IncrementalStrategy: "delete+insert", OnSchemaChange: "fail",
+		ContractEnforced: true, Tags: []string{"x", "y"}, Enabled: true}
+	if !reflect.DeepEqual(m.Config, want) {
+		t.Errorf("config = %+v, want %+v", m.Config, want)
+	}
+	if m.ConfigLines["materialized"] != 1 {
+		t.Errorf("config line = %d", m.ConfigLines["materialized"])
+	}
+	if strings.Contains(f.SQL, "config") || !strings.Contains(f.SQL, "select 1") {
+		t.Errorf("blanked SQL = %q", f.SQL)
+	}
+}
+
+func TestMacroRefsAreFollowed(t *testing.T) {
+	tr := mapTree{
+		"dbt_project.yml":    []byte("name: shop\n"),
+		"macros/m.sql":       []byte("{% macro outer() %}{{ inner() }}{% endmacro %}\n{% macro inner() %}select * from {{ ref('lookup') }}{% endmacro %}"),
+		"models/lookup.sql":  []byte("select 1 as id"),
+		"models/uses.sql":    []byte("select * from x where id in ({{ outer() }})"),
+		"models/plain.sql":   []byte("select 1"),
+		"models/unknown.sql": []byte("select * from {{ ref(var('which')) }}"),
+	}
+	p, err := Parse(tr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Models["model.shop.uses"].DependsOn; !reflect.DeepEqual(got, []string{"model.shop.lookup"}) {
+		t.Errorf("uses depends_on = %v", got)
+	}
+	if len(p.Models["model.shop.plain"].DependsOn) != 0 {
+		t.Errorf("plain depends on %v", p.Models["model.shop.plain"].DependsOn)
+	}
+	if len(p.Unknowns) != 1 || p.Unknowns[0].Path != "models/unknown.sql" {
+		t.Errorf("unknowns = %+v", p.Unknowns)
+	}
+}
+
+func TestProblemsAreLocated(t *testing.T) {
+	tests := []struct {
+		name, file, data string
+		line             int
+		msg              string
+	}{
+		{"bad yaml", "models/a.yml", "models:\n  - name: a\n    columns: [\n", 3, "invalid YAML"},
+		{"models not a list", "models/a.yml", "version: 2\nmodels:\n  name: a\n", 3, "models must be a list"},
+		{"column without name", "models/a.yml", "models:\n  - name: a\n    columns:\n      - data_type: int\n", 4, "a column needs a name"},
+		{"described but missing", "models/a.yml", "models:\n  - name: ghost\n", 2, "has no .sql file"},
+		{"constraint without type", "models/a.yml", "models:\n  - name: a\n    constraints:\n      - columns: [id]\n", 4, "needs a type"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := mapTree{"dbt_project.yml": []byte("name: shop\n"), "models/a.sql": []byte("select 1 as id"), tc.file: []byte(tc.data)}
+			p, err := Parse(tr, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pr := range p.Problems {
+				if pr.Path == tc.file && pr.Line == tc.line && strings.Contains(pr.Msg, tc.msg) {
+					return
+				}
+			}
+			t.Errorf("problems = %+v, want %s:%d %q", p.Problems, tc.file, tc.line, tc.msg)
+		})
+	}
+}
+
+func TestFolderConfigAndPrecedence(t *testing.T) {
+	tr := mapTree{
+		"dbt_project.yml": []byte(`name: shop
+model-paths: [transform]
+models:
+  shop:
+    +materialized: view
+    marts:
+      materialized: table
+      +tags: [marts]
+      finance:
+        +tags: [finance]
+        +schema: fin
+`),
+		"transform/marts/finance/rev.sql": []byte("{{ config(materialized='incremental', unique_key='d') }} select 1"),
+		"transform/marts/finance/rev.yml":  []byte("models:\n  - name: rev\n    config:\n      materialized: table\n      tags: [yaml]\n"),
+		"transform/marts/dim.sql":          []byte("select 1"),
+		"transform/stg.sql":                []byte("select 1"),
+	}
+	p, err := Parse(tr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := p.Models["model.shop.rev"]
+	if rev.Materialized != "incremental" || rev.Schema != "fin" || !reflect.DeepEqual(rev.Tags, []string{"marts", "finance", "yaml"}) {
+		t.Errorf("rev = %+v", rev.Config)
+	}
+	if p.Models["model.shop.dim"].Materialized != "table" || p.Models["model.shop.stg"].Materialized != "view" {
+		t.Errorf("dim=%s stg=%s", p.Models["model.shop.dim"].Materialized, p.Models["model.shop.stg"].Materialized)
+	}
+}
+
+// TestManifestMatchesParse reads the hand-written v12 manifest of the shop
+// fixture and parses the same project's files: both give the same graph.
+func TestManifestMatchesParse(t *testing.T) {
+	tr := readDir(t, "../../../testdata/dbt/shop")
+	parsed, err := Parse(tr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parsed.Problems) > 0 {
+		t.Fatalf("problems: %+v", parsed.Problems)
+	}
+	fromManifest, err := ReadManifest("", tr["target/manifest.json"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(parsed.ModelIDs(), fromManifest.ModelIDs()) {
+		t.Fatalf("model IDs: parsed %v, manifest %v", parsed.ModelIDs(), fromManifest.ModelIDs())
+	}
+	for _, id := range parsed.ModelIDs() {
+		a, b := parsed.Models[id], fromManifest.Models[id]
+		t.Run(id, func(t *testing.T) {
+			if a.Path != b.Path || a.Checksum != b.Checksum || a.Materialized != b.Materialized || a.ContractEnforced != b.ContractEnforced ||
+				a.Version != b.Version || a.LatestVersion != b.LatestVersion || a.Relation() != b.Relation() ||
+				strings.Join(a.UniqueKey, ",") != strings.Join(b.UniqueKey, ",") {
+				t.Errorf("parsed %+v\nmanifest %+v", a.Config, b.Config)
+			}
+			if !reflect.DeepEqual(a.DependsOn, b.DependsOn) {
+				t.Errorf("depends_on parsed %v, manifest %v", a.DependsOn, b.DependsOn)
+			}
+			if colKey(a) != colKey(b) {
+				t.Errorf("columns parsed %s, manifest %s", colKey(a), colKey(b))
+			}
+			if testKey(a) != testKey(b) {
+				t.Errorf("tests parsed %s, manifest %s", testKey(a), testKey(b))
+			}
+		})
+	}
+	if !reflect.DeepEqual(sortedKeys(parsed.Sources), sortedKeys(fromManifest.Sources)) || !reflect.DeepEqual(sortedKeys(parsed.Exposures), sortedKeys(fromManifest.Exposures)) {
+		t.Errorf("sources/exposures differ")
+	}
+	for id, e := range parsed.Exposures {
+		if !reflect.DeepEqual(e.DependsOn, fromManifest.Exposures[id].DependsOn) {
+			t.Errorf("%s depends_on parsed %v, manifest %v", id, e.DependsOn, fromManifest.Exposures[id].DependsOn)
+		}
+	}
+}
+
+func colKey(m *Model) string {
+	var parts []string
+	for _, c := range m.Columns {
+		var cs []string
+		for _, k := range c.Constraints {
+			cs = append(cs, k.Type)
+		}
+		parts = append(parts, c.Name+":"+strings.ToLower(c.DataType)+":"+strings.Join(cs, "+"))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func testKey(m *Model) string {
+	var parts []string
+	for _, t := range m.AllTests() {
+		parts = append(parts, t.Name+"("+t.Column+","+strings.Join(t.Values, "|")+","+t.To+","+t.Field+")")
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ";")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestManifestRejectsOtherSchemas(t *testing.T) {
+	_, err := ReadManifest("", []byte(`{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v11.json"}}`))
+	if err == nil || !strings.Contains(err.Error(), "v11") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := ReadManifest("", []byte(`{`)); err == nil {
+		t.Fatal("truncated JSON accepted")
+	}
+}
+
+func FuzzScanSQL(f *testing.F) {
+	for _, s := range []string{
+		"select * from {{ ref('a') }}",
+		"{% if x %}{{ ref('a', v=1) }}{% endif %}",
+		"{% macro m(a) %}{{ source('s', 't') }}{% endmacro %}",
+		"{{ config(materialized='incremental', unique_key=['a','b'], contract={'enforced': true}) }}",
+		"{{ ref(", "{% if", "{# unterminated", "{{ 'a' ~ \"}}\" }}", "{{ f(a=[1,{'b': (2,)}]) }}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		facts := ScanSQL("m.sql", src)
+		if len(facts.SQL) != len(src) {
+			t.Fatalf("blanked SQL changed length: %d vs %d", len(facts.SQL), len(src))
+		}
+		if strings.Count(facts.SQL, "\n") != strings.Count(src, "\n") {
+			t.Fatalf("blanking lost lines")
+		}
+		lines := strings.Count(src, "\n") + 1
+		for _, r := range facts.Refs {
+			if r.Line < 1 || r.Line > lines || r.Name == "" && r.Package == "" {
+				t.Fatalf("bad ref %+v", r)
+			}
+		}
+	})
+}
+
+func FuzzParseProperties(f *testing.F) {
+	for _, s := range []string{
+		"models:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+		"sources:\n  - name: s\n    tables:\n      - name: t\n        freshness: {warn_after: {count: 1, period: hour}}\n",
+		"models:\n  - name: v\n    versions:\n      - v: 1\n        columns:\n          - include: all\n            exclude: [x]\n",
+		"exposures:\n  - name: e\n    depends_on: [\"ref('a')\"]\n", "models: [", "- 1\n- 2", "models:\n  - name: [",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pf := ParseProperties("p.yml", data)
+		for _, p := range pf.Problems {
+			if p.Path != "p.yml" || p.Line < 0 || p.Msg == "" {
+				t.Fatalf("bad problem %+v", p)
+			}
+		}
+	})
+}

@@ -1,0 +1,1 @@
+select id, email from {{ source('shop_db', 'customers') }}
