@@ -286,7 +286,7 @@ func (f *failWindow) healAfter(h *harness) (stop func()) {
 
 func TestKilledMidDeploymentResumes(t *testing.T) {
 	ctx := context.Background()
-	steps := []string{StepRestorePoint, "apply:warehouse", StepMigrations, "apply:dags", StepVerify}
+	steps := []string{StepRestorePoint, "apply:warehouse", StepMigrations, "during apply:dags", "apply:dags", StepVerify}
 	for _, killAfter := range steps {
 		t.Run("killed after "+killAfter, func(t *testing.T) {
 			h := newHarness(t, 12)
@@ -297,6 +297,12 @@ func TestKilledMidDeploymentResumes(t *testing.T) {
 			}
 			v2 := h.build(a, version{gen: 2, changed: map[int]string{3: "v2\n"}, removed: map[int]bool{11: true}, orders: `SELECT 9 AS id, 90 AS amount`}, "low", 2)
 			runCtx, kill := context.WithCancel(ctx)
+			if killAfter == "during apply:dags" {
+				// Die on the first object PUT of the sync.
+				hook := func() { kill(); time.Sleep(20 * time.Millisecond) }
+				h.faults.OnPut.Store(&hook)
+				defer h.faults.OnPut.Store(nil)
+			}
 			a.afterStep = func(d *Deployment, step string) error {
 				if step == killAfter {
 					kill()
@@ -305,6 +311,7 @@ func TestKilledMidDeploymentResumes(t *testing.T) {
 				return nil
 			}
 			d, err := a.Deploy(runCtx, Request{ReleaseID: v2.ID, Env: "prod", Actor: "bob"})
+			h.faults.OnPut.Store(nil)
 			if err == nil || Terminal(d.State) {
 				t.Fatalf("the killed deployment must stay in flight: %v %s", err, d.State)
 			}
@@ -343,42 +350,44 @@ func TestKilledMidRollbackConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := h.build(a, version{gen: 2, changed: map[int]string{1: "bad\n"}, orders: `SELECT 1 AS id, -1 AS amount`}, "low", 2)
-	// The smoke test fails, the rollback starts, and the process dies in it.
+	// The smoke test fails and the rollback starts: it restores the
+	// warehouse, then dies on its first PUT putting the DAGs back.
 	runCtx, kill := context.WithCancel(ctx)
-	a.opts.Reporter = killingReporter{Reporter: h.rep, onFailure: kill}
+	a.afterStep = func(d *Deployment, step string) error {
+		if step == StepSmoke {
+			t.Fatal("smoke must fail")
+		}
+		if step == StepVerify {
+			hook := func() { kill(); time.Sleep(50 * time.Millisecond) }
+			h.faults.OnPut.Store(&hook)
+		}
+		return nil
+	}
 	d, err := a.Deploy(runCtx, Request{ReleaseID: bad.ID, Env: "dev", Actor: "bob"})
-	_ = err
-	if d.State != StateRolledBack && d.State != StateRollingBack {
-		t.Fatalf("state %s", d.State)
+	h.faults.OnPut.Store(nil)
+	if err == nil || d.State != StateRollingBack {
+		t.Fatalf("want the rollback stopped in flight, got %v %s", err, d.State)
+	}
+	rec, _ := a.Get(ctx, d.ID)
+	if rec.State != StateRollingBack || rec.Details.Rollback == nil || fmt.Sprint(rec.Details.Rollback.Restored) != "[marts]" || rec.Details.Rollback.DAGsSynced {
+		t.Fatalf("record = %s %+v", rec.State, rec.Details.Rollback)
 	}
 	b := h.engine("engine-b", 300*time.Millisecond)
 	time.Sleep(350 * time.Millisecond)
-	if _, err := b.Resume(ctx); err != nil {
+	done, err := b.Resume(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := b.Get(ctx, d.ID)
-	if got.State != StateRolledBack {
-		t.Fatalf("state after resume %s", got.State)
+	if len(done) != 1 || done[0].State != StateRolledBack || !done[0].Details.Rollback.DAGsSynced {
+		t.Fatalf("resumed %+v", done)
 	}
 	h.assertBucket("dev", v1)
 	if o := h.orders("dev"); o != "1:10 2:20" {
 		t.Fatalf("orders %q", o)
 	}
-}
-
-// killingReporter cancels the run when a failure is reported, i.e. after
-// the rollback has completed — so this also checks Resume leaves a finished
-// rollback alone.
-type killingReporter struct {
-	Reporter
-	onFailure func()
-}
-
-func (k killingReporter) Status(ctx context.Context, id int64, state, desc, url string) error {
-	if state == "failure" {
-		k.onFailure()
+	if c, _ := b.Current(ctx, "dev"); c == nil || c.ReleaseID != v1.ID {
+		t.Fatalf("dev must run v1 again")
 	}
-	return k.Reporter.Status(ctx, id, state, desc, url)
 }
 
 func TestRacingDeploymentsAndFencing(t *testing.T) {

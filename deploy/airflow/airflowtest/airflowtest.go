@@ -118,6 +118,9 @@ type Faults struct {
 	PutBytes atomic.Int64
 	// Puts counts object PUTs that went through.
 	Puts atomic.Int64
+	// OnPut, when set, runs before each object PUT is served (tests use it
+	// to stop a process at a precise point of a sync).
+	OnPut atomic.Pointer[func()]
 }
 
 // NewFaults wraps next with no faults armed.
@@ -131,6 +134,9 @@ func NewFaults(next http.Handler) *Faults {
 func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isObjectPut := r.Method == http.MethodPut && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 && r.URL.Query().Get("versioning") == ""
 	if isObjectPut {
+		if hook := f.OnPut.Load(); hook != nil {
+			(*hook)()
+		}
 		n := f.puts.Add(1)
 		if after := f.FailPutAfter.Load(); after >= 0 && n > after {
 			f.Failed.Add(1)
