@@ -249,9 +249,9 @@ models:
         +schema: fin
 `),
 		"transform/marts/finance/rev.sql": []byte("{{ config(materialized='incremental', unique_key='d') }} select 1"),
-		"transform/marts/finance/rev.yml":  []byte("models:\n  - name: rev\n    config:\n      materialized: table\n      tags: [yaml]\n"),
-		"transform/marts/dim.sql":          []byte("select 1"),
-		"transform/stg.sql":                []byte("select 1"),
+		"transform/marts/finance/rev.yml": []byte("models:\n  - name: rev\n    config:\n      materialized: table\n      tags: [yaml]\n"),
+		"transform/marts/dim.sql":         []byte("select 1"),
+		"transform/stg.sql":               []byte("select 1"),
 	}
 	p, err := Parse(tr, "")
 	if err != nil {
