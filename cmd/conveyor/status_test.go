@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parcelflow/conveyor/store"
+)
+
+func TestRunStatus(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dsn := "sqlite://" + filepath.Join(dir, "c.db")
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	manifest := `{"version":1,"id":"` + strings.Repeat("a", 64) + `","sha":"0123456789abcdef","pr":7,"risk":"high","kinds":{},"files":[],"created_at":"2026-01-01T00:00:00Z"}`
+	if err := db.PutRelease(ctx, store.Release{ID: strings.Repeat("a", 64), SHA: "0123456789abcdef", PR: 7, Risk: "high", Manifest: []byte(manifest), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutPromotion(ctx, store.Promotion{ReleaseID: strings.Repeat("a", 64), Env: "prod", State: "waiting", Reason: "high risk: waiting for /promote prod", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	cfg := filepath.Join("..", "..", "testdata", "sample-repo", ".conveyor.yml")
+	if _, err := os.Stat(cfg); err != nil {
+		t.Skip("sample repo config not present")
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"text", []string{"--db", dsn, "--config", cfg}, 0, "pending aaaaaaaaaaaa: high risk"},
+		{"json", []string{"--db", dsn, "--config", cfg, "--format", "json"}, 0, `"env": "prod"`},
+		{"bad format", []string{"--db", dsn, "--config", cfg, "--format", "xml"}, 2, ""},
+		{"missing config", []string{"--db", dsn, "--config", filepath.Join(dir, "nope.yml")}, 2, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := runStatus(ctx, tc.args, &out, &errb); code != tc.code {
+				t.Fatalf("exit %d, want %d (%s)", code, tc.code, errb.String())
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Fatalf("output lacks %q:\n%s", tc.want, out.String())
+			}
+			if tc.name == "json" {
+				var v []map[string]any
+				if err := json.Unmarshal(out.Bytes(), &v); err != nil || len(v) != 3 {
+					t.Fatalf("json: %v (%d environments)", err, len(v))
+				}
+			}
+		})
+	}
+}
