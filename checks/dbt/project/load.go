@@ -256,6 +256,12 @@ func (ps *Parser) Parse(tree Tree, dir string) (*Project, error) {
 		applySQLConfig(m, mf.memo.facts)
 		p.Models[m.UniqueID] = m
 	}
+	for id, m := range p.Models {
+		if !m.Enabled {
+			delete(p.Models, id)
+		}
+	}
+	p.index()
 	for name, mp := range props {
 		if len(p.ModelsByName(name)) == 0 && len(mp.Versions) == 0 {
 			p.Problems = append(p.Problems, Problem{Path: mp.Path, Line: mp.Line, Msg: fmt.Sprintf("model %s is described here but has no .sql file under %s", name, strings.Join(p.ModelPaths, ", "))})
@@ -268,11 +274,6 @@ func (ps *Parser) Parse(tree Tree, dir string) (*Project, error) {
 				}
 				p.Problems = append(p.Problems, Problem{Path: mp.Path, Line: v.Line, Msg: fmt.Sprintf("version %s of model %s has no file %s.sql", v.V, name, file)})
 			}
-		}
-	}
-	for id, m := range p.Models {
-		if !m.Enabled {
-			delete(p.Models, id)
 		}
 	}
 	p.resolve()

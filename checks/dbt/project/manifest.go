@@ -214,6 +214,7 @@ func ReadManifest(dir string, data []byte) (*Project, error) {
 		m.DependsOnMacros = append([]string(nil), n.DependsOn.Macros...)
 		p.Models[id] = m
 	}
+	p.index()
 	for _, t := range tests {
 		m, ok := p.Models[t.AttachedNode]
 		if !ok || t.TestMetadata == nil {

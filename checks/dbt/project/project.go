@@ -31,6 +31,17 @@ type Project struct {
 	Unknowns    []Unknown         `json:"unknowns"`
 	Problems    []Problem         `json:"problems"`
 	ProjectFile string            `json:"-"`
+	// byName indexes models by name; built once the models are final.
+	byName map[string][]*Model
+}
+
+// index builds the by-name index; call it after the models are final.
+func (p *Project) index() {
+	p.byName = make(map[string][]*Model, len(p.Models))
+	for _, id := range p.ModelIDs() {
+		m := p.Models[id]
+		p.byName[m.Name] = append(p.byName[m.Name], m)
+	}
 }
 
 // Problem is an error in a project file: it says where and why.
@@ -212,6 +223,9 @@ type Macro struct {
 
 // ModelsByName returns every node of model name (several for a versioned model).
 func (p *Project) ModelsByName(name string) []*Model {
+	if p.byName != nil {
+		return p.byName[name]
+	}
 	var out []*Model
 	for _, m := range p.Models {
 		if m.Name == name {

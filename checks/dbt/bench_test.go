@@ -1,0 +1,136 @@
+package dbt
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/parcelflow/conveyor/checks"
+	"github.com/parcelflow/conveyor/checks/dbt/project"
+)
+
+// generateProject builds a layered project: sources feed staging models,
+// which feed intermediate and mart layers, each model reading two models of
+// the layer below and calling a macro that holds a ref. Every model has two
+// YAML-declared columns with tests; every tenth is incremental and every
+// twentieth contracted.
+func generateProject(models int) checks.MapTree {
+	tr := checks.MapTree{}
+	tr["dbt/dbt_project.yml"] = []byte("name: gen\nmodels:\n  gen:\n    staging:\n      +materialized: view\n    marts:\n      +materialized: table\n")
+	layers := []string{"staging", "intermediate", "marts", "reporting"}
+	per := models / len(layers)
+	var srcYAML strings.Builder
+	srcYAML.WriteString("version: 2\nsources:\n  - name: raw\n    loaded_at_field: _loaded_at\n    freshness:\n      warn_after: {count: 1, period: hour}\n    tables:\n")
+	for i := 0; i < per/10; i++ {
+		fmt.Fprintf(&srcYAML, "      - name: t%d\n", i)
+	}
+	tr["dbt/models/staging/_sources.yml"] = []byte(srcYAML.String())
+	for m := 0; m < 20; m++ {
+		tr[fmt.Sprintf("dbt/macros/m%d.sql", m)] = []byte(fmt.Sprintf("{%% macro helper_%d(col) %%}\n  {{ col }} in (select id from {{ ref('staging_%d') }})\n{%% endmacro %%}\n", m, m))
+	}
+	for l, layer := range layers {
+		var yml strings.Builder
+		yml.WriteString("version: 2\nmodels:\n")
+		for i := 0; i < per; i++ {
+			name := fmt.Sprintf("%s_%d", layer, i)
+			var sql strings.Builder
+			if i%10 == 0 && l > 0 {
+				sql.WriteString("{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\n")
+			}
+			if l == 0 {
+				fmt.Fprintf(&sql, "select id, value from {{ source('raw', 't%d') }}\n", i%(per/10))
+			} else {
+				prev := layers[l-1]
+				fmt.Fprintf(&sql, "select a.id, a.value + b.value as value\nfrom {{ ref('%s_%d') }} as a\njoin {{ ref('%s_%d') }} as b using (id)\nwhere {{ helper_%d('a.id') }}\n",
+					prev, i, prev, (i*7+1)%per, i%20)
+			}
+			tr[fmt.Sprintf("dbt/models/%s/g%d/%s.sql", layer, i/100, name)] = []byte(sql.String())
+			fmt.Fprintf(&yml, "  - name: %s\n", name)
+			if i%20 == 0 && l > 1 {
+				yml.WriteString("    config:\n      contract: {enforced: true}\n")
+			}
+			yml.WriteString("    columns:\n      - name: id\n        data_type: integer\n        constraints:\n          - type: not_null\n        data_tests: [unique]\n      - name: value\n        data_type: number(18,2)\n")
+		}
+		tr[fmt.Sprintf("dbt/models/%s/_%s.yml", layer, layer)] = []byte(yml.String())
+	}
+	return tr
+}
+
+// changeOnePercent edits the body of 1% of the models.
+func changeOnePercent(base checks.MapTree, models int) checks.MapTree {
+	head := checks.MapTree{}
+	for k, v := range base {
+		head[k] = v
+	}
+	changed := 0
+	for _, f := range base.Files() {
+		if changed >= models/100 {
+			break
+		}
+		if strings.HasSuffix(f, ".sql") && strings.Contains(f, "/models/") && strings.HasSuffix(strings.TrimSuffix(f, ".sql"), "7") {
+			head[f] = append([]byte("-- reviewed\n"), base[f]...)
+			head[f] = []byte(strings.Replace(string(head[f]), "select", "select distinct", 1))
+			changed++
+		}
+	}
+	return head
+}
+
+func TestGeneratedProjectShape(t *testing.T) {
+	base := generateProject(400)
+	head := changeOnePercent(base, 400)
+	parser := project.NewParser()
+	b, err := parser.Parse(base, "dbt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := parser.Parse(head, "dbt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Models) != 400 || len(b.Problems) != 0 {
+		t.Fatalf("models %d, problems %+v", len(b.Models), b.Problems)
+	}
+	imp := Diff(b, h)
+	if len(imp.Modified) != 4 || len(imp.Downstream) == 0 {
+		t.Fatalf("impact modified %d downstream %d", len(imp.Modified), len(imp.Downstream))
+	}
+	cols := 0
+	for _, m := range b.Models {
+		cols += len(m.Columns)
+	}
+	if cols != 800 {
+		t.Fatalf("columns = %d", cols)
+	}
+}
+
+// BenchmarkParseDiff10k parses a 10,000-model project (20,000 YAML columns)
+// as base and head, with 1% of models changed, and diffs them. The target is
+// one second on one core; ratio_vs_target is ms_total / 1000.
+func BenchmarkParseDiff10k(b *testing.B) {
+	const models = 10000
+	base := generateProject(models)
+	head := changeOnePercent(base, models)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		parser := project.NewParser()
+		bp, err := parser.Parse(base, "dbt")
+		if err != nil {
+			b.Fatal(err)
+		}
+		hp, err := parser.Parse(head, "dbt")
+		if err != nil {
+			b.Fatal(err)
+		}
+		imp := Diff(bp, hp)
+		if len(imp.Modified) != models/100 {
+			b.Fatalf("modified = %d", len(imp.Modified))
+		}
+		BreakingChanges(bp, hp, AdapterSnowflake)
+		FullRefresh(bp, hp)
+	}
+	ms := float64(b.Elapsed().Milliseconds()) / float64(b.N)
+	b.ReportMetric(ms, "ms_total")
+	b.ReportMetric(ms/models, "ms_per_model")
+	b.ReportMetric(ms/1000, "ratio_vs_target")
+}
