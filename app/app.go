@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
@@ -37,6 +38,9 @@ type Options struct {
 	Executor executor.Executor
 	// UserAgent names this server to GitHub.
 	UserAgent string
+	// Operations carries out the environment commands (/promote, /rollback …);
+	// nil answers them "deploys are not configured on this server".
+	Operations handlers.Operations
 }
 
 // App is one running Conveyor.
@@ -45,6 +49,8 @@ type App struct {
 	Clients githubapp.ClientCreator
 	Metrics *observe.Metrics
 	Store   *store.DB
+	// Audit is the hash-chained audit log the handlers append to.
+	Audit *store.AuditLog
 }
 
 // New wires the App. Nothing starts until Start.
@@ -69,19 +75,24 @@ func New(opts Options) (*App, error) {
 			}{IntegrationID: cfg.GitHub.AppID, PrivateKey: string(opts.PrivateKey)},
 		},
 		githubapp.WithClientUserAgent(ua),
+		githubapp.WithClientTimeout(30*time.Second),
 		githubapp.WithClientMiddleware(metrics.GitHubClientMiddleware),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("app: github client creator: %w", err)
 	}
 	secrets := cfg.WebhookSecretValues()
+	audit := store.NewAuditLog(opts.Store)
 	hs := handlers.New(handlers.Deps{
-		Clients:  clients,
-		Registry: builtin.Registry(),
-		Logger:   opts.Logger,
-		AppID:    cfg.GitHub.AppID,
-		Executor: opts.Executor,
-		Redactor: timeline.NewRedactor(secrets...),
+		Clients:    clients,
+		Registry:   builtin.Registry(),
+		Logger:     opts.Logger,
+		AppID:      cfg.GitHub.AppID,
+		Executor:   opts.Executor,
+		Redactor:   timeline.NewRedactor(secrets...),
+		Policy:     store.NewPolicyStore(opts.Store),
+		Audit:      audit,
+		Operations: opts.Operations,
 	})
 	in := cfg.Inbox
 	srv, err := webhook.NewServer(webhook.Options{
@@ -102,7 +113,7 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	return &App{Webhook: srv, Clients: clients, Metrics: metrics, Store: opts.Store}, nil
+	return &App{Webhook: srv, Clients: clients, Metrics: metrics, Store: opts.Store, Audit: audit}, nil
 }
 
 // Handler serves the webhook endpoint, health, readiness and metrics.

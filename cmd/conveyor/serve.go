@@ -11,16 +11,12 @@ import (
 	"os"
 	"time"
 
-	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
-	"github.com/parcelflow/conveyor/checks/builtin"
+	"github.com/parcelflow/conveyor/app"
 	"github.com/parcelflow/conveyor/config"
-	"github.com/parcelflow/conveyor/handlers"
 	"github.com/parcelflow/conveyor/handlers/webhook"
-	"github.com/parcelflow/conveyor/observe"
 	"github.com/parcelflow/conveyor/store"
-	"github.com/parcelflow/conveyor/timeline"
 )
 
 // runServe runs the webhook server until ctx is cancelled (SIGINT/SIGTERM),
@@ -77,37 +73,11 @@ func serve(ctx context.Context, cfg *config.ServerConfig, logger zerolog.Logger)
 	}
 	defer db.Close()
 
-	metrics := observe.NewMetrics()
-	ghCfg := githubapp.Config{V3APIURL: cfg.GitHub.APIURL, V4APIURL: cfg.GitHubGraphQLURL()}
-	ghCfg.App.IntegrationID = cfg.GitHub.AppID
-	ghCfg.App.PrivateKey = string(key)
-	clients, err := githubapp.NewDefaultCachingClientCreator(ghCfg,
-		githubapp.WithClientUserAgent("conveyor"),
-		githubapp.WithClientTimeout(30*time.Second),
-		githubapp.WithClientMiddleware(metrics.GitHubClientMiddleware),
-	)
-	if err != nil {
-		return fmt.Errorf("building the GitHub client: %w", err)
-	}
-
-	srv, err := webhook.NewServer(webhook.Options{
-		Inbox:          store.NewInbox(db),
-		Handlers:       eventHandlers(cfg, clients, logger),
-		Secrets:        cfg.WebhookSecretValues(),
-		Metrics:        metrics,
-		Logger:         logger,
-		Workers:        cfg.Inbox.Workers,
-		MaxAttempts:    cfg.Inbox.MaxAttempts,
-		BackoffBase:    cfg.Inbox.BackoffBase.D(),
-		BackoffMax:     cfg.Inbox.BackoffMax.D(),
-		PollInterval:   cfg.Inbox.PollInterval.D(),
-		HandlerTimeout: cfg.Inbox.HandlerTimeout.D(),
-		Lease:          cfg.Inbox.Lease.D(),
-		Retention:      cfg.Inbox.Retention.D(),
-	})
+	a, err := app.New(app.Options{Config: cfg, PrivateKey: key, Store: db, Logger: logger})
 	if err != nil {
 		return err
 	}
+	srv := a.Webhook
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
@@ -160,17 +130,4 @@ func shutdown(httpSrv *http.Server, srv *webhook.Server, timeout time.Duration, 
 	}
 	logger.Info().Msg("shut down cleanly")
 	return nil
-}
-
-// eventHandlers builds the GitHub event handlers. Checks run statically
-// (no executor): running a repo's commands needs an executor chosen for the
-// environment (CodeBuild/ECS), which the server config does not name yet.
-func eventHandlers(cfg *config.ServerConfig, clients githubapp.ClientCreator, logger zerolog.Logger) []githubapp.EventHandler {
-	return handlers.New(handlers.Deps{
-		Clients:  clients,
-		Registry: builtin.Registry(),
-		Logger:   logger,
-		AppID:    cfg.GitHub.AppID,
-		Redactor: timeline.NewRedactor(cfg.WebhookSecretValues()...),
-	})
 }
