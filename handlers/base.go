@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -28,7 +29,11 @@ const completeTimeout = 2 * time.Minute
 type Base struct {
 	deps  Deps
 	trees *treeCache
+	// policyLocks serialise policy decisions per commit (see policyLock).
+	policyLocks [64]syncMutex
 }
+
+type syncMutex = sync.Mutex
 
 func newBase(deps Deps) *Base {
 	if deps.Concurrency <= 0 {
@@ -39,6 +44,12 @@ func newBase(deps Deps) *Base {
 	}
 	if deps.TreeCache <= 0 {
 		deps.TreeCache = 16
+	}
+	if deps.MembershipTTL <= 0 {
+		deps.MembershipTTL = time.Hour
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
 	return &Base{deps: deps, trees: newTreeCache(deps.TreeCache)}
 }
@@ -57,6 +68,21 @@ type Target struct {
 	DeliveryID string
 	// Only, when set, runs just the check of that name (a re-run).
 	Only string
+	// PR is the pull request the commit belongs to, when known; the
+	// conveyor/policy check is decided for it.
+	PR *PRContext
+}
+
+// PRContext is what the policy check needs to know about a target's pull request.
+type PRContext struct {
+	Number int
+	Author string
+	// Head is the PR's head commit (for a merge group, the commit that was queued).
+	Head string
+	// BaseRef is the base branch, whose config and CODEOWNERS govern.
+	BaseRef string
+	// Sender caused the evaluation.
+	Sender string
 }
 
 // Evaluate runs the checks for t and writes them to GitHub. Every check run it
@@ -64,7 +90,7 @@ type Target struct {
 // could not be written to the pull request; a failure that was reported as a
 // failed check run is logged, not returned, so the delivery is not retried
 // into a pile of identical failures.
-func (b *Base) Evaluate(ctx context.Context, t Target) error {
+func (b *Base) Evaluate(ctx context.Context, t Target) (err error) {
 	logger := zerolog.Ctx(ctx)
 	if t.HeadSHA == "" || t.Owner == "" || t.Repo == "" {
 		return fmt.Errorf("evaluating delivery %s: the event names no repository or head commit", t.DeliveryID)
@@ -72,6 +98,19 @@ func (b *Base) Evaluate(ctx context.Context, t Target) error {
 	w, err := b.writer(t.InstallationID, t.Owner, t.Repo)
 	if err != nil {
 		return err
+	}
+	var policyRun int64
+	if b.policyEnabled() && t.PR != nil {
+		policyRun = b.startPolicyRun(ctx, w, t)
+		// Whatever happens below, the policy run is decided: never left waiting, never green by default.
+		defer func() {
+			pt := policyTarget{InstallationID: t.InstallationID, Owner: t.Owner, Repo: t.Repo, Number: t.PR.Number, SHA: t.HeadSHA,
+				PRHead: t.PR.Head, BaseRef: orDefault(t.PR.BaseRef, t.BaseRef), Author: t.PR.Author, Sender: t.PR.Sender, DeliveryID: t.DeliveryID, RunID: policyRun}
+			if perr := b.evaluatePolicy(ctx, w, pt); perr != nil {
+				logger.Error().Err(perr).Msg("policy check could not be written")
+				err = errors.Join(err, perr)
+			}
+		}()
 	}
 	in, err := b.input(ctx, w.Client(), t)
 	if err != nil {
@@ -93,7 +132,13 @@ func (b *Base) Evaluate(ctx context.Context, t Target) error {
 		}
 		in.HeadDir = dir
 	}
-	return b.run(ctx, w, t, in, selected)
+	results, err := b.run(ctx, w, t, in, selected)
+	if b.policyEnabled() {
+		if rerr := b.recordResults(ctx, t.Owner+"/"+t.Repo, t.HeadSHA, results); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
 }
 
 // input loads the change: the head tree, the merge-base tree and the repo
@@ -157,11 +202,12 @@ type createdRun struct {
 
 // run creates every run as queued first, so the PR lists them at once, then
 // runs the checks with bounded concurrency.
-func (b *Base) run(ctx context.Context, w *timeline.Writer, t Target, in *checks.Input, selected []checks.Check) error {
+func (b *Base) run(ctx context.Context, w *timeline.Writer, t Target, in *checks.Input, selected []checks.Check) ([]checks.Result, error) {
 	var (
-		mu   sync.Mutex
-		errs []error
-		runs []createdRun
+		mu      sync.Mutex
+		errs    []error
+		runs    []createdRun
+		results []checks.Result
 	)
 	for _, c := range selected {
 		id, err := w.CreateCheckRun(ctx, t.HeadSHA, c.Name(), timeline.ExternalID(c.Name()+"@"+t.DeliveryID), timeline.DetailsURL(b.detailsURL(t, c.Name())))
@@ -179,20 +225,25 @@ func (b *Base) run(ctx context.Context, w *timeline.Writer, t Target, in *checks
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := b.runOne(ctx, w, in, r); err != nil {
-				mu.Lock()
+			res, err := b.runOne(ctx, w, in, r)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
 				errs = append(errs, err)
-				mu.Unlock()
+			}
+			if res.Name != "" {
+				results = append(results, res)
 			}
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
+	return results, errors.Join(errs...)
 }
 
 // runOne takes one created run from queued to completed. If anything stops
 // it before the result is written, the run is completed as a failure saying why.
-func (b *Base) runOne(ctx context.Context, w *timeline.Writer, in *checks.Input, r createdRun) (err error) {
+func (b *Base) runOne(ctx context.Context, w *timeline.Writer, in *checks.Input, r createdRun) (written checks.Result, err error) {
 	name := r.check.Name()
 	logger := zerolog.Ctx(ctx).With().Str("check", name).Int64("check_run_id", r.id).Logger()
 	completed := false
@@ -219,6 +270,9 @@ func (b *Base) runOne(ctx context.Context, w *timeline.Writer, in *checks.Input,
 	if err := w.StartCheckRun(ctx, r.id); err != nil {
 		logger.Warn().Err(err).Msg("could not mark check run in progress; running it anyway")
 	}
+	// A run that did not complete with its result is written as a failure
+	// (above); the policy sees it as such, with no signals or approvals.
+	written = checks.Result{Name: name, Conclusion: checks.Failure}
 	started := time.Now()
 	res := b.runCheck(ctx, r.check, in)
 	res.Name = name
@@ -229,13 +283,15 @@ func (b *Base) runOne(ctx context.Context, w *timeline.Writer, in *checks.Input,
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
 	if err := w.CompleteCheckRun(wctx, r.id, res, actions...); err != nil {
-		return err
+		return written, err
 	}
 	completed = true
 	logger.Info().Str("conclusion", string(res.Conclusion)).Int("annotations", len(res.Annotations)).
 		Dur("elapsed", time.Since(started)).Msg("check run completed")
-	return nil
+	return res, nil
 }
+
+func (b *Base) now() time.Time { return b.deps.Now() }
 
 // runCheck runs a check within CheckTimeout. checks.Run turns errors and
 // panics into failures; a check that ignores its context and overruns is

@@ -1,9 +1,10 @@
-// Package handlers turns GitHub webhooks into check runs. There is one thin
-// handler per event family, built on go-githubapp's EventHandler: each decodes
-// its event, names the commits to look at and calls one shared evaluation
-// (base.go), which loads the trees, reads the repo config from the base
-// branch, runs the applicable checks and writes the outcome through the
-// timeline.
+// Package handlers turns GitHub webhooks into check runs, the conveyor/policy
+// decision and answers to PR commands. There is one thin handler per event
+// family, built on go-githubapp's EventHandler: each decodes its event, names
+// the commits to look at and calls one shared evaluation (base.go), which
+// loads the trees, reads the repo config from the base branch, runs the
+// applicable checks, decides ownership (policy.go) and writes the outcome
+// through the timeline and the audit log.
 package handlers
 
 import (
@@ -16,6 +17,7 @@ import (
 
 	"github.com/parcelflow/conveyor/checks"
 	"github.com/parcelflow/conveyor/deploy/executor"
+	"github.com/parcelflow/conveyor/store"
 	"github.com/parcelflow/conveyor/timeline"
 )
 
@@ -46,6 +48,18 @@ type Deps struct {
 	CheckTimeout time.Duration
 	// TreeCache is how many commit trees to keep in memory. Default 16.
 	TreeCache int
+	// Policy keeps the membership cache, the checks' results per commit, the
+	// latest decision per PR, freezes and command records. Without it the
+	// conveyor/policy check and the commands are off.
+	Policy *store.PolicyStore
+	// Audit is the hash-chained audit log every command and decision is
+	// appended to; nil records nothing.
+	Audit *store.AuditLog
+	// MembershipTTL is how long cached team membership is trusted without a
+	// membership or team event. Default 1 hour.
+	MembershipTTL time.Duration
+	// Now is the clock for freezes, soak and audit times. Default time.Now.
+	Now func() time.Time
 	// Operations carries out the environment commands (/promote, /rollback,
 	// /backfill, /plan, /status, /lock, /unlock); nil answers them "deploys
 	// are not configured on this server".
@@ -69,5 +83,8 @@ func New(deps Deps) []githubapp.EventHandler {
 		&MergeGroup{Base: b},
 		&CheckSuite{Base: b},
 		&CheckRun{Base: b},
+		&PullRequestReview{Base: b},
+		&IssueComment{Base: b},
+		&Membership{Base: b},
 	}
 }

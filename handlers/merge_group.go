@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/google/go-github/v74/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -32,6 +34,9 @@ func (h *MergeGroup) Handle(ctx context.Context, eventType, deliveryID string, p
 	}
 	mg := ev.GetMergeGroup()
 	ctx, _ = githubapp.PrepareRepoContext(h.withLogger(ctx, eventType, deliveryID), ev.GetInstallation().GetID(), ev.GetRepo())
+	// The policy is decided again for the queued commit, from the PR's
+	// reviews; a queue branch naming no PR is decided as a failure.
+	number, head := queuedPR(mg.GetHeadRef())
 	return h.Evaluate(ctx, Target{
 		InstallationID: ev.GetInstallation().GetID(),
 		Owner:          ev.GetRepo().GetOwner().GetLogin(),
@@ -39,5 +44,21 @@ func (h *MergeGroup) Handle(ctx context.Context, eventType, deliveryID string, p
 		HeadSHA:        mg.GetHeadSHA(),
 		BaseRef:        mg.GetBaseSHA(),
 		DeliveryID:     deliveryID,
+		PR:             &PRContext{Number: number, Head: head, BaseRef: mg.GetBaseSHA(), Sender: ev.GetSender().GetLogin()},
 	})
+}
+
+// queuedPR reads the PR number and its queued head commit from a merge
+// queue branch, "refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>".
+func queuedPR(ref string) (int, string) {
+	i := strings.LastIndex(ref, "/pr-")
+	if i < 0 {
+		return 0, ""
+	}
+	num, sha, ok := strings.Cut(ref[i+len("/pr-"):], "-")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil || n <= 0 {
+		return 0, ""
+	}
+	return n, sha
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 )
 
-// PullRequest runs the checks when a pull request's code may have changed.
+// PullRequest runs the checks when a pull request's code or base may have
+// changed, and decides the conveyor/policy check once they are done.
 type PullRequest struct {
 	*Base
 }
@@ -27,6 +28,11 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 	}
 	switch ev.GetAction() {
 	case "opened", "synchronize", "reopened", "ready_for_review":
+	case "edited":
+		// A new base branch brings its own config, owners and diff.
+		if ev.GetChanges().GetBase() == nil {
+			return nil
+		}
 	default:
 		return nil
 	}
@@ -39,5 +45,7 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 		HeadSHA:        pr.GetHead().GetSHA(),
 		BaseRef:        pr.GetBase().GetSHA(),
 		DeliveryID:     deliveryID,
+		PR: &PRContext{Number: pr.GetNumber(), Author: pr.GetUser().GetLogin(), Head: pr.GetHead().GetSHA(),
+			BaseRef: pr.GetBase().GetRef(), Sender: ev.GetSender().GetLogin()},
 	})
 }
