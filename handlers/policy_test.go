@@ -1,0 +1,525 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/parcelflow/conveyor/checks"
+	"github.com/parcelflow/conveyor/checks/configcheck"
+	"github.com/parcelflow/conveyor/handlers"
+	"github.com/parcelflow/conveyor/internal/githubemu"
+	"github.com/parcelflow/conveyor/policy"
+	"github.com/parcelflow/conveyor/store"
+	"github.com/parcelflow/conveyor/timeline"
+)
+
+// The sample platform's people: dana and dmitri run infrastructure (devops),
+// erin and eve build pipelines (data-eng), lena leads them (data-eng-leads).
+const (
+	org     = "parcelflow"
+	devops1 = "dana"
+	devops2 = "dmitri"
+	de1     = "erin"
+	de2     = "eve"
+	lead    = "lena"
+	outside = "mallory"
+)
+
+// policyNow is a Wednesday, outside the sample config's weekend freeze.
+var policyNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// signals raises the signal the terraform check would for any infra change.
+type signals struct{}
+
+func (signals) Name() string               { return "test/signals" }
+func (signals) Applies(*checks.Input) bool { return true }
+func (signals) Run(_ context.Context, in *checks.Input) (checks.Result, error) {
+	res := checks.Result{Conclusion: checks.Success, Title: "signals", Summary: "signals"}
+	for _, c := range in.Changes {
+		if strings.HasPrefix(c.Path, "infra/") {
+			res.Signals = append(res.Signals, policy.Signal{Kind: policy.SignalInfrastructure, Path: c.Path, Reason: "terraform changes"})
+		}
+		if strings.HasPrefix(c.Path, "contracts/") {
+			res.Approvals = append(res.Approvals, policy.ApprovalRequirement{Name: "contract orders: consumers", Reason: "a consumer-breaking change", Teams: []string{"analytics"}})
+		}
+	}
+	return res, nil
+}
+
+// fakeOps is the deploy side as far as the commands see it, keeping person
+// locks in the real store.
+type fakeOps struct {
+	db  *store.DB
+	now time.Time
+
+	mu       sync.Mutex
+	promoted []string
+}
+
+func (o *fakeOps) PromotionState(ctx context.Context, pr handlers.PullRequestRef, env string) (handlers.PromotionState, error) {
+	st := handlers.PromotionState{Release: policy.Release{ID: "rel-" + pr.HeadSHA[:7], SHA: pr.HeadSHA}}
+	st.Previous = &policy.EnvState{ReleaseID: st.Release.ID, SHA: pr.HeadSHA, SmokeGreen: true, GreenSince: o.now.Add(-48 * time.Hour)}
+	l, err := o.db.CurrentLock(ctx, env)
+	if err != nil {
+		return st, err
+	}
+	if l.Person != "" && l.Held(o.now) {
+		st.Lock = &policy.Lock{Env: env, Holder: l.Person, Reason: l.Reason}
+	}
+	return st, nil
+}
+
+func (o *fakeOps) Promote(_ context.Context, req handlers.OpRequest) (string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.promoted = append(o.promoted, req.Actor.Login+"→"+req.Command.Env)
+	return "Deployed to " + req.Command.Env + ".", nil
+}
+
+func (o *fakeOps) Lock(ctx context.Context, req handlers.OpRequest) (string, error) {
+	_, err := o.db.AcquireLock(ctx, req.Command.Env, "person:"+req.Actor.Login, req.Actor.Login, req.Command.Reason, 24*time.Hour, o.now, false)
+	var locked *store.LockedError
+	if errors.As(err, &locked) {
+		return "", handlers.Refuse("lock", "%s", locked.Error())
+	}
+	return "🔒 " + req.Command.Env + " is locked.", err
+}
+
+func (o *fakeOps) Unlock(context.Context, handlers.OpRequest) (string, error) { return "unlocked", nil }
+func (o *fakeOps) Rollback(context.Context, handlers.OpRequest) (string, error) {
+	return "", handlers.Refuse("rollback", "nothing to roll back to")
+}
+func (o *fakeOps) Backfill(context.Context, handlers.OpRequest) (string, error) {
+	return "backfill queued", nil
+}
+func (o *fakeOps) Plan(context.Context, handlers.OpRequest) (string, error) { return "no changes", nil }
+func (o *fakeOps) Status(context.Context, handlers.OpRequest) (string, error) {
+	return "dev runs rel-1", nil
+}
+
+type policyHarness struct {
+	emu      *githubemu.Emulator
+	repo     *githubemu.Repo
+	db       *store.DB
+	audit    *store.AuditLog
+	ops      *fakeOps
+	handlers map[string]githubapp.EventHandler
+}
+
+func newPolicyHarness(t *testing.T, withOps bool) *policyHarness {
+	t.Helper()
+	emu := githubemu.New(githubemu.Options{Account: org})
+	base, stop := emu.Start()
+	t.Cleanup(stop)
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "conveyor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cfg, err := os.ReadFile("../testdata/sample-repo/.conveyor.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, err := os.ReadFile("../testdata/sample-repo/.github/CODEOWNERS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := emu.CreateRepo(org, "data-platform", "main")
+	repo.Commit("main", map[string]string{
+		".conveyor.yml":         string(cfg),
+		".github/CODEOWNERS":    string(owners),
+		"infra/main.tf":         "resource \"aws_s3_bucket\" \"raw\" {}\n",
+		"dags/orders.py":        "from airflow import DAG\n",
+		"contracts/orders.yaml": "kind: DataContract\n",
+	}, "initial", devops1)
+	emu.AddTeam(org, "devops", devops1, devops2)
+	emu.AddTeam(org, "data-eng", de1, de2)
+	emu.AddTeam(org, "data-eng-leads", lead)
+	emu.AddTeam(org, "analytics", "ana")
+	emu.AddTeam(org, "oncall", devops1)
+	for _, u := range []string{devops1, devops2, de1, de2, lead, "ana"} {
+		repo.SetPermission(u, "write")
+	}
+	h := &policyHarness{emu: emu, repo: repo, db: db, audit: store.NewAuditLog(db), handlers: map[string]githubapp.EventHandler{}}
+	deps := handlers.Deps{
+		Clients:  githubapp.NewClientCreator(base+"/", base+"/api/graphql", emu.AppID(), emu.AppPrivateKeyPEM()),
+		Registry: checks.NewRegistry(configcheck.Check{}, signals{}),
+		Logger:   zerolog.Nop(),
+		AppID:    emu.AppID(),
+		Retry:    timeline.Retry{Sleep: func(context.Context, time.Duration) error { return nil }},
+		Policy:   store.NewPolicyStore(db),
+		Audit:    h.audit,
+		Now:      func() time.Time { return policyNow },
+	}
+	if withOps {
+		h.ops = &fakeOps{db: db, now: policyNow}
+		deps.Operations = h.ops
+	}
+	for _, eh := range handlers.New(deps) {
+		for _, ev := range eh.Handles() {
+			h.handlers[ev] = eh
+		}
+	}
+	return h
+}
+
+// deliver hands the emulator's latest webhook of event to its handler.
+func (h *policyHarness) deliver(t *testing.T, event string) {
+	t.Helper()
+	d, ok := h.emu.LastDelivery(event)
+	if !ok {
+		t.Fatalf("the emulator sent no %s webhook", event)
+	}
+	eh, ok := h.handlers[event]
+	if !ok {
+		t.Fatalf("no handler for %s", event)
+	}
+	if err := eh.Handle(context.Background(), event, d.ID, d.Payload); err != nil {
+		t.Fatalf("handling %s: %v", event, err)
+	}
+}
+
+func (h *policyHarness) openPR(t *testing.T, branch, author string, files map[string]string, fork bool) *githubemu.PullRequest {
+	t.Helper()
+	h.repo.CreateBranch(branch, "main")
+	h.repo.Commit(branch, files, "change", author)
+	pr := h.repo.OpenPullRequest(githubemu.PROptions{Head: branch, Author: author, Fork: fork})
+	h.deliver(t, "pull_request")
+	return pr
+}
+
+// policyRun is the latest conveyor/policy run at sha. Every run of it there
+// must be completed: none is left waiting.
+func (h *policyHarness) policyRun(t *testing.T, sha string) githubemu.CheckRun {
+	t.Helper()
+	var latest githubemu.CheckRun
+	for _, r := range h.repo.CheckRuns(sha) {
+		if r.Name != policy.PolicyCheckName {
+			continue
+		}
+		if r.Status != "completed" {
+			t.Errorf("conveyor/policy run %d at %.7s left %s", r.ID, sha, r.Status)
+		}
+		if r.ID > latest.ID {
+			latest = r
+		}
+	}
+	if latest.ID == 0 {
+		t.Fatalf("no conveyor/policy run at %.7s", sha)
+	}
+	return latest
+}
+
+func TestPolicyCheckFollowsReviewsPushesAndTeams(t *testing.T) {
+	h := newPolicyHarness(t, false)
+	pr := h.openPR(t, "infra-change", devops1, map[string]string{"infra/main.tf": "resource \"aws_s3_bucket\" \"raw\" { bucket = \"raw\" }\n"}, false)
+
+	steps := []struct {
+		name        string
+		act         func(t *testing.T)
+		conclusion  string
+		summaryHas  []string
+		summaryLack []string
+	}{
+		{"opened: waits for devops", func(*testing.T) {}, "action_required",
+			[]string{"infrastructure", "1 more from @parcelflow/devops"}, nil},
+		{"a data-eng approval does not count for infra", func(t *testing.T) {
+			pr.Review(de1, "APPROVED", "")
+			h.deliver(t, "pull_request_review")
+		}, "action_required", []string{"1 more from @parcelflow/devops"}, []string{"| ✅ | infrastructure"}},
+		{"the author's own approval never counts", func(t *testing.T) {
+			pr.Review(devops1, "APPROVED", "")
+			h.deliver(t, "pull_request_review")
+		}, "action_required", []string{"the author's own approval never counts"}, []string{"| ✅ | infrastructure"}},
+		{"another devops member approves", func(t *testing.T) {
+			pr.Review(devops2, "APPROVED", "")
+			h.deliver(t, "pull_request_review")
+		}, "success", []string{"| ✅ | infrastructure | 1 | @dmitri"}, nil},
+		{"a new push invalidates the approval", func(t *testing.T) {
+			h.repo.Commit("infra-change", map[string]string{"infra/main.tf": "resource \"aws_s3_bucket\" \"raw\" { bucket = \"raw2\" }\n"}, "more", devops1)
+			h.deliver(t, "pull_request")
+		}, "action_required", []string{"before the latest push"}, nil},
+		{"approved again at the new head", func(t *testing.T) {
+			pr.Review(devops2, "APPROVED", "")
+			h.deliver(t, "pull_request_review")
+		}, "success", nil, nil},
+		{"leaving the team withdraws the approval", func(t *testing.T) {
+			h.emu.RemoveMember(org, "devops", devops2)
+			h.deliver(t, "membership")
+		}, "action_required", []string{"1 more from @parcelflow/devops"}, nil},
+		{"an owner's change request blocks", func(t *testing.T) {
+			h.emu.AddTeam(org, "devops", devops2)
+			h.deliver(t, "membership")
+			pr.Review(devops2, "CHANGES_REQUESTED", "no")
+			h.deliver(t, "pull_request_review")
+		}, "failure", []string{"changes requested by @dmitri"}, nil},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			s.act(t)
+			run := h.policyRun(t, pr.HeadSHA())
+			if run.Status != "completed" || run.Conclusion != s.conclusion {
+				t.Fatalf("policy run %s/%s, want completed/%s\n%s", run.Status, run.Conclusion, s.conclusion, run.Output.Summary)
+			}
+			for _, want := range s.summaryHas {
+				if !strings.Contains(run.Output.Summary, want) {
+					t.Errorf("summary lacks %q:\n%s", want, run.Output.Summary)
+				}
+			}
+			for _, lack := range s.summaryLack {
+				if strings.Contains(run.Output.Summary, lack) {
+					t.Errorf("summary has %q:\n%s", lack, run.Output.Summary)
+				}
+			}
+		})
+	}
+
+	t.Run("decisions are audited with the membership they relied on", func(t *testing.T) {
+		events, err := h.audit.List(context.Background(), store.AuditFilter{Repo: org + "/data-platform", PR: pr.Number, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sawWithDmitri, sawWithout bool
+		for _, ev := range events {
+			if ev.Action != "policy" {
+				continue
+			}
+			if ev.Delivery == "" || ev.InputsHash == "" {
+				t.Errorf("event %d has no delivery or inputs hash", ev.Seq)
+			}
+			members, ok := ev.Membership["parcelflow/devops"]
+			if !ok {
+				t.Errorf("event %d does not record the devops team it relied on: %v", ev.Seq, ev.Membership)
+			}
+			if slices.Contains(members, devops2) && ev.Decision == policy.StateSuccess {
+				sawWithDmitri = true
+			}
+			if !slices.Contains(members, devops2) && ev.Decision == policy.StatePending {
+				sawWithout = true
+			}
+		}
+		if !sawWithDmitri || !sawWithout {
+			t.Errorf("want a success that relied on @dmitri in devops and a pending decision after he left; events: %+v", events)
+		}
+		if n, _, err := h.audit.Verify(context.Background()); err != nil || n == 0 {
+			t.Errorf("audit chain: %d events, %v", n, err)
+		}
+	})
+}
+
+func TestPolicyCheckCountsCheckRequirementsAndQueue(t *testing.T) {
+	h := newPolicyHarness(t, false)
+	pr := h.openPR(t, "contract", de1, map[string]string{"contracts/orders.yaml": "kind: DataContract\nversion: 2\n"}, false)
+	run := h.policyRun(t, pr.HeadSHA())
+	if run.Conclusion != "action_required" || !strings.Contains(run.Output.Summary, "contract orders: consumers") {
+		t.Fatalf("the consumers' requirement raised by a check is not in play: %s\n%s", run.Conclusion, run.Output.Summary)
+	}
+
+	t.Run("the merge queue decides again and is not green without approvals", func(t *testing.T) {
+		mg := pr.EnqueueMergeGroup(de1)
+		h.deliver(t, "merge_group")
+		run := h.policyRun(t, mg.HeadSHA)
+		if run.Conclusion == "success" {
+			t.Fatalf("queued commit's policy is %s without approvals", run.Conclusion)
+		}
+	})
+
+	// The contract rule wants data-eng; CODEOWNERS wants data-eng or
+	// data-eng-leads; the check wants analytics.
+	pr.Review(de2, "APPROVED", "")
+	h.deliver(t, "pull_request_review")
+	if run := h.policyRun(t, pr.HeadSHA()); run.Conclusion != "action_required" {
+		t.Fatalf("without the consumers the policy is %s, want action_required\n%s", run.Conclusion, run.Output.Summary)
+	}
+	pr.Review("ana", "APPROVED", "")
+	h.deliver(t, "pull_request_review")
+	if run := h.policyRun(t, pr.HeadSHA()); run.Conclusion != "success" {
+		t.Fatalf("with every group approved the policy is %s\n%s", run.Conclusion, run.Output.Summary)
+	}
+
+	t.Run("the merge queue counts the PR's approvals at the queued commit", func(t *testing.T) {
+		mg := pr.EnqueueMergeGroup(de1)
+		h.deliver(t, "merge_group")
+		if run := h.policyRun(t, mg.HeadSHA); run.Conclusion != "success" {
+			t.Fatalf("queued commit's policy is %s\n%s", run.Conclusion, run.Output.Summary)
+		}
+	})
+}
+
+func (h *policyHarness) replies(pr *githubemu.PullRequest, after int64) []string {
+	var out []string
+	for _, c := range pr.Comments() {
+		if c.ID > after && strings.HasSuffix(c.User, "[bot]") {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+func reactions(c githubemu.Comment) []string {
+	var out []string
+	for _, r := range c.Reactions {
+		out = append(out, r.Content)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (h *policyHarness) comment(t *testing.T, pr *githubemu.PullRequest, user, body string) githubemu.Comment {
+	t.Helper()
+	c := pr.Comment(user, body)
+	h.deliver(t, "issue_comment")
+	for _, got := range pr.Comments() {
+		if got.ID == c.ID {
+			return got
+		}
+	}
+	t.Fatalf("comment %d vanished", c.ID)
+	return c
+}
+
+func TestCommands(t *testing.T) {
+	h := newPolicyHarness(t, true)
+	risky := h.openPR(t, "risky", de1, map[string]string{"infra/main.tf": "resource \"aws_s3_bucket\" \"raw\" { bucket = \"x\" }\n"}, false)
+	grab := h.openPR(t, "grab", de1, map[string]string{".conveyor.yml": strings.Replace(string(h.repo.Files("main")[".conveyor.yml"]),
+		"  freeze:\n    \"*\": [devops]", "  freeze:\n    \"*\": [devops, data-eng]", 1)}, false)
+	if !strings.Contains(h.repo.Files(grab.HeadSHA())[".conveyor.yml"], "[devops, data-eng]") {
+		t.Fatal("the grabbing PR does not change the freeze permission")
+	}
+	h.repo.SetPermission(outside, "read")
+	fork := h.openPR(t, "fork", outside, map[string]string{"dags/orders.py": "from airflow import DAG\n# x\n"}, true)
+
+	tests := []struct {
+		name      string
+		pr        *githubemu.PullRequest
+		user      string
+		body      string
+		reactions []string // of the command comment, sorted
+		replies   []string // substrings, one per expected reply, in order
+	}{
+		{"a data-eng member may not promote a risky PR to prod", risky, de1, "/promote prod",
+			[]string{"confused", "eyes"}, []string{"only @parcelflow/data-eng-leads, @parcelflow/devops may run /promote in prod"}},
+		{"a devops member locks prod", risky, devops1, "/lock prod release train",
+			[]string{"eyes", "rocket"}, []string{"prod is locked"}},
+		{"the lock stops another person's promote", risky, lead, "/promote prod",
+			[]string{"confused", "eyes"}, []string{"| ❌ | lock | prod is locked by @dana: release train |"}},
+		{"the risk is named in the gate reply", risky, lead, "/promote prod",
+			[]string{"confused", "eyes"}, []string{"infrastructure change in infra/main.tf"}},
+		{"the lock holder passes the lock gate", risky, devops1, "/promote prod",
+			[]string{"confused", "eyes"}, []string{"| ✅ | lock | prod is locked by you |"}},
+		{"a command in a code block is ignored", risky, devops1, "look:\n```\n/freeze prod 2h\n```\n> /unlock prod",
+			nil, nil},
+		{"a fork author without write access is ignored", fork, outside, "/promote dev",
+			nil, nil},
+		{"a PR cannot grant itself a permission", grab, de1, "/freeze prod 2h",
+			[]string{"confused", "eyes"}, []string{"only @parcelflow/devops may run /freeze"}},
+		{"unknown commands and bad arguments get usage", risky, devops1, "/deploy prod\n/freeze prod",
+			[]string{"confused", "eyes"}, []string{"unknown command", "Usage: `/freeze <env>"}},
+		{"several commands run in order", risky, devops1, "/freeze staging 2h maintenance\n/help\n/unfreeze staging",
+			[]string{"eyes", "rocket"}, []string{"staging is frozen until 2026-11-25T14:00:00Z", "| `/promote <env>", "Lifted 1 freeze(s) on staging"}},
+		{"an operations refusal says why", risky, devops1, "/rollback dev",
+			[]string{"confused", "eyes"}, []string{"nothing to roll back to"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := h.comment(t, tt.pr, tt.user, tt.body)
+			if got := reactions(c); !slices.Equal(got, tt.reactions) {
+				t.Errorf("reactions %v, want %v", got, tt.reactions)
+			}
+			got := h.replies(tt.pr, c.ID)
+			if len(got) != len(tt.replies) {
+				t.Fatalf("%d replies, want %d:\n%s", len(got), len(tt.replies), strings.Join(got, "\n---\n"))
+			}
+			for i, want := range tt.replies {
+				if !strings.Contains(got[i], want) {
+					t.Errorf("reply %d lacks %q:\n%s", i+1, want, got[i])
+				}
+			}
+		})
+	}
+	if got := h.ops.promoted; len(got) != 0 {
+		t.Errorf("promotions carried out %v; every /promote above had a failing gate", got)
+	}
+
+	t.Run("an edited comment does not run again", func(t *testing.T) {
+		c := h.comment(t, risky, devops1, "/status")
+		before := len(risky.Comments())
+		h.emu.EditComment(c.ID, devops1, "/freeze prod 2h")
+		h.deliver(t, "issue_comment")
+		h.emu.DeleteComment(c.ID, devops1)
+		h.deliver(t, "issue_comment")
+		if after := len(risky.Comments()); after != before-1 {
+			t.Errorf("%d comments after the edit and delete, want %d (only the deleted one gone)", after, before-1)
+		}
+		fs, err := store.NewPolicyStore(h.db).Freezes(context.Background(), org+"/data-platform", "prod", policyNow)
+		if err != nil || len(fs) != 0 {
+			t.Errorf("the edit froze prod: %v %v", fs, err)
+		}
+	})
+
+	t.Run("a redelivered comment runs once", func(t *testing.T) {
+		c := h.comment(t, risky, devops1, "/freeze dev 1h")
+		d, _ := h.emu.LastDelivery("issue_comment")
+		if err := h.handlers["issue_comment"].Handle(context.Background(), "issue_comment", d.ID, d.Payload); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.replies(risky, c.ID); len(got) != 1 {
+			t.Errorf("%d replies after a redelivery, want 1", len(got))
+		}
+		fs, _ := store.NewPolicyStore(h.db).Freezes(context.Background(), org+"/data-platform", "dev", policyNow)
+		if len(fs) != 1 {
+			t.Errorf("%d freezes on dev, want 1", len(fs))
+		}
+	})
+
+	t.Run("every answered command is audited and the chain holds", func(t *testing.T) {
+		events, err := h.audit.List(context.Background(), store.AuditFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := map[string]int{}
+		for _, ev := range events {
+			count[ev.Action+"/"+ev.Decision]++
+		}
+		for _, want := range []string{"promote/refused", "lock/done", "gate/refused", "freeze/refused", "freeze/done", "deploy/refused", "rollback/refused"} {
+			if count[want] == 0 {
+				t.Errorf("no %s event in the audit log: %v", want, count)
+			}
+		}
+		if count["unlock/refused"]+count["unlock/done"] != 0 {
+			t.Errorf("a quoted /unlock was audited: %v", count)
+		}
+		if _, _, err := h.audit.Verify(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestCommandsWithoutDeploys(t *testing.T) {
+	h := newPolicyHarness(t, false)
+	pr := h.openPR(t, "dags", de1, map[string]string{"dags/orders.py": "from airflow import DAG\n# y\n"}, false)
+	c := h.comment(t, pr, de1, "/promote dev\n/status")
+	got := h.replies(pr, c.ID)
+	if len(got) != 2 {
+		t.Fatalf("%d replies, want 2", len(got))
+	}
+	for _, r := range got {
+		if !strings.Contains(r, "deploys are not configured on this server") {
+			t.Errorf("reply does not say deploys are off:\n%s", r)
+		}
+	}
+	if got := reactions(c); !slices.Equal(got, []string{"confused", "eyes"}) {
+		t.Errorf("reactions %v", got)
+	}
+}
