@@ -45,7 +45,8 @@ func (a *Analyzer) File(file string, src []byte) FileResult {
 		res.Findings = append(res.Findings, f)
 	}
 	m := &module{name: strings.TrimSuffix(path.Base(file), ".py"), path: file, t: t, globals: newEnv(nil)}
-	in := &interp{an: a, main: m, cur: m, res: &res, seen: map[string]bool{}, loading: map[string]bool{file: true}}
+	in := &interp{an: a, main: m, cur: m, res: &res, seen: map[string]bool{}, loading: map[string]bool{file: true},
+		recs: map[*DAG]*dagRec{}, owner: map[*Task]*dagRec{}}
 	in.execBlock(0, m.globals, &ctx{site: -1})
 	in.finish()
 	fileRules(in, t)
@@ -114,15 +115,20 @@ func (a *Analyzer) tree(p string) *ptree {
 // findings that need a whole DAG: duplicate task_ids and cycles.
 func (in *interp) finish() {
 	var kept []*dagRec
+	byID := map[string][]*dagRec{}
 	for _, r := range in.dags {
 		dup := false
-		for _, k := range kept {
-			if r.d.DagID != "" && k.d.DagID == r.d.DagID && exclusive(r.branches, k.branches) {
+		for _, k := range byID[r.d.DagID] {
+			if r.d.DagID == "" {
+				break
+			}
+			if exclusive(r.branches, k.branches) {
 				dup = true // the same DAG declared in two arms of an if
 			}
 		}
 		if !dup {
 			kept = append(kept, r)
+			byID[r.d.DagID] = append(byID[r.d.DagID], r)
 		}
 	}
 	for _, r := range kept {
@@ -242,8 +248,8 @@ func syntaxError(file string, t *ptree) (Finding, bool) {
 		case x.miss:
 			return mk(n, fmt.Sprintf("expected %q", x.kind))
 		}
-		if msg := semanticError(t, n); msg != "" {
-			return mk(n, msg)
+		if msg, at := semanticError(t, n); msg != "" {
+			return mk(at, msg)
 		}
 	}
 	return Finding{}, false
@@ -271,53 +277,53 @@ func quoteSnippet(s string) string {
 }
 
 // semanticError checks node n for what CPython's compiler rejects after parsing.
-func semanticError(t *ptree, n int32) string {
+func semanticError(t *ptree, n int32) (string, int32) {
 	x := &t.nodes[n]
 	switch x.kind {
 	case "print_statement":
-		return "Missing parentheses in call to 'print'"
+		return "Missing parentheses in call to 'print'", n
 	case "exec_statement":
-		return "Missing parentheses in call to 'exec'"
+		return "Missing parentheses in call to 'exec'", n
 	case "<>":
-		return "invalid syntax ('<>' is Python 2; use '!=')"
+		return "invalid syntax ('<>' is Python 2; use '!=')", n
 	case "except_clause":
 		for c := x.first; c >= 0; c = t.nodes[c].next {
 			if t.nodes[c].kind == "," {
-				return "multiple exception types must be parenthesized"
+				return "multiple exception types must be parenthesized", n
 			}
 		}
 		for c := x.first; c >= 0; c = t.nodes[c].next {
 			if t.nodes[c].kind == "as_pattern" {
 				for cc := t.nodes[c].first; cc >= 0; cc = t.nodes[cc].next {
 					if t.nodes[cc].kind == "," {
-						return "multiple exception types must be parenthesized"
+						return "multiple exception types must be parenthesized", n
 					}
 				}
 			}
 		}
 	case "return_statement":
 		if !inside(t, n, "function_definition") {
-			return "'return' outside function"
+			return "'return' outside function", n
 		}
 	case "yield":
 		if x.named && !inside(t, n, "function_definition", "lambda") {
-			return "'yield' outside function"
+			return "'yield' outside function", n
 		}
 	case "await":
 		if x.named && !inAsyncFunc(t, n) {
-			return "'await' outside async function"
+			return "'await' outside async function", n
 		}
 	case "break_statement", "continue_statement":
 		if !inLoop(t, n) {
 			word := strings.TrimSuffix(x.kind, "_statement")
 			if word == "continue" {
-				return "'continue' not properly in loop"
+				return "'continue' not properly in loop", n
 			}
-			return "'break' outside loop"
+			return "'break' outside loop", n
 		}
 	case "nonlocal_statement":
 		if !inside(t, n, "function_definition") {
-			return "nonlocal declaration not allowed at module level"
+			return "nonlocal declaration not allowed at module level", n
 		}
 	case "argument_list":
 		seenKw := map[string]bool{}
@@ -327,7 +333,7 @@ func semanticError(t *ptree, n int32) string {
 			case "keyword_argument":
 				name := t.text(t.field(c, "name"))
 				if seenKw[name] {
-					return fmt.Sprintf("keyword argument repeated: %s", name)
+					return fmt.Sprintf("keyword argument repeated: %s", name), n
 				}
 				seenKw[name] = true
 				kwSeen = true
@@ -335,7 +341,7 @@ func semanticError(t *ptree, n int32) string {
 				kwSplat = true
 			case "list_splat":
 				if kwSplat {
-					return "iterable argument unpacking follows keyword argument unpacking"
+					return "iterable argument unpacking follows keyword argument unpacking", n
 				}
 			case "(", ")", ",", "comment":
 			default:
@@ -343,10 +349,10 @@ func semanticError(t *ptree, n int32) string {
 					continue
 				}
 				if kwSplat {
-					return "positional argument follows keyword argument unpacking"
+					return "positional argument follows keyword argument unpacking", n
 				}
 				if kwSeen {
-					return "positional argument follows keyword argument"
+					return "positional argument follows keyword argument", n
 				}
 			}
 		}
@@ -359,12 +365,12 @@ func semanticError(t *ptree, n int32) string {
 			case "identifier":
 				name = t.text(c)
 				if sawDefault && !star {
-					return "non-default argument follows default argument"
+					return "non-default argument follows default argument", n
 				}
 			case "typed_parameter":
 				name = t.text(firstNamed(t, c))
 				if sawDefault && !star {
-					return "non-default argument follows default argument"
+					return "non-default argument follows default argument", n
 				}
 			case "default_parameter", "typed_default_parameter":
 				name = t.text(t.field(c, "name"))
@@ -381,7 +387,7 @@ func semanticError(t *ptree, n int32) string {
 			}
 			if name != "" {
 				if names[name] {
-					return fmt.Sprintf("duplicate argument '%s' in function definition", name)
+					return fmt.Sprintf("duplicate argument '%s' in function definition", name), n
 				}
 				names[name] = true
 			}
@@ -389,14 +395,32 @@ func semanticError(t *ptree, n int32) string {
 	case "assignment", "augmented_assignment":
 		switch t.kind(t.field(n, "left")) {
 		case "true", "false", "none", "integer", "float", "string", "concatenated_string", "call", "binary_operator", "comparison_operator", "boolean_operator", "lambda", "await":
-			return "cannot assign to " + t.text(t.field(n, "left"))
+			return "cannot assign to " + t.text(t.field(n, "left")), n
+		}
+	case "block", "module":
+		// tree-sitter accepts a statement indented deeper than its siblings;
+		// CPython rejects it ("unexpected indent").
+		col, prevEnd := int32(-1), int32(-1)
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			cn := &t.nodes[c]
+			if !cn.named || cn.kind == "comment" {
+				continue
+			}
+			if cn.line != prevEnd {
+				if col < 0 {
+					col = cn.col
+				} else if cn.col != col {
+					return "unexpected indent", c
+				}
+			}
+			prevEnd = cn.eline
 		}
 	case "expression_statement":
 		if k := firstNamed(t, n); k >= 0 && t.kind(k) == "named_expression" {
-			return "invalid syntax (an assignment expression needs parentheses as a statement)"
+			return "invalid syntax (an assignment expression needs parentheses as a statement)", n
 		}
 	}
-	return ""
+	return "", n
 }
 
 func inside(t *ptree, n int32, kinds ...string) bool {

@@ -119,6 +119,8 @@ type interp struct {
 	dagFns  []*funcDef
 	seen    map[string]bool // finding dedupe: rule|line|col
 	loading map[string]bool
+	recs    map[*DAG]*dagRec
+	owner   map[*Task]*dagRec
 }
 
 // dagRec is a DAG with the bookkeeping needed to finish it.
@@ -791,6 +793,7 @@ func (i *interp) eval(n int32, e *env, c *ctx) val {
 		return i.call(n, e, c, "call")
 	case "list", "tuple", "set", "expression_list", "pattern_list":
 		var items []val
+		defer func() { i.charge(len(items)) }()
 		for _, k := range t.namedChildren(n) {
 			if t.kind(k) == "list_splat" {
 				inner := i.eval(firstNamed(t, k), e, c)
@@ -1295,6 +1298,9 @@ func (i *interp) method(n, objNode int32, ov val, meth string, pos []val, kw map
 			return ov, true
 		case "append", "extend":
 			if ov.k == vList && t.kind(objNode) == "identifier" {
+				if !i.charge(len(ov.items)) {
+					return none, true
+				}
 				items := append([]val{}, ov.items...)
 				if len(pos) == 1 {
 					if meth == "append" {
@@ -1829,6 +1835,7 @@ func (i *interp) makeDAG(pos []val, kw map[string]val, kwPos map[string]argPos, 
 	}
 	rec := &dagRec{d: d, branches: c.branches, edgeSet: map[Edge]bool{}, taskBr: map[*Task][]branch{}, flowSeq: map[string]int{}, dargs: dargs}
 	i.dags = append(i.dags, rec)
+	i.recs[d] = rec
 	return val{k: vDAG, dag: d}
 }
 
@@ -1848,13 +1855,13 @@ func (i *interp) runtimeArg(d *DAG, key string, v val, at argPos, fallback argPo
 	i.addFinding(RuleRuntimeValue, at, id, fmt.Sprintf("%s uses %s, which changes on every parse: the DAG is re-serialized every 30 s and its history no longer lines up; compute it inside the task or use a template such as {{ ds }}", key, r))
 }
 
-func (i *interp) recFor(d *DAG) *dagRec {
-	for _, r := range i.dags {
-		if r.d == d {
-			return r
-		}
-	}
-	return nil
+func (i *interp) recFor(d *DAG) *dagRec { return i.recs[d] }
+
+// charge counts work proportional to n against the file's budget, so
+// quadratic shapes in hostile input stay bounded.
+func (i *interp) charge(n int) bool {
+	i.steps += n
+	return i.tick()
 }
 
 func (i *interp) makeTask(op string, kw map[string]val, kwPos map[string]argPos, n int32, c *ctx, taskflow bool) val {
@@ -1928,6 +1935,7 @@ func (i *interp) makeTask(op string, kw map[string]val, kwPos map[string]argPos,
 		i.runtimeArg(dag, k, kw[k], kwPos[k], p, c)
 	}
 	dag.Tasks = append(dag.Tasks, tk)
+	i.owner[tk] = rec
 	rec.taskBr[tk] = c.branches
 	if grp != nil {
 		for g := grp; g != nil; g = g.parent {
@@ -1941,6 +1949,9 @@ func (i *interp) makeTask(op string, kw map[string]val, kwPos map[string]argPos,
 func (i *interp) link(up, down val, c *ctx) {
 	ups := i.edgeTasks(up, false)
 	downs := i.edgeTasks(down, true)
+	if !i.charge(len(ups) * len(downs)) {
+		return
+	}
 	for _, u := range ups {
 		for _, d := range downs {
 			i.addEdge(u, d)
@@ -1959,23 +1970,22 @@ func (i *interp) edgeTasks(v val, asDownstream bool) []*Task {
 	for _, tk := range g.tasks {
 		in[taskKey(tk)] = true
 	}
-	rec := (*dagRec)(nil)
-	if g.dag != nil {
-		rec = i.recFor(g.dag)
+	// Tasks with an upstream (for roots) or downstream (for leaves) inside
+	// the group are not on its edge.
+	linked := map[string]bool{}
+	if rec := i.recFor(g.dag); rec != nil && i.charge(len(rec.d.Edges)) {
+		for _, e := range rec.d.Edges {
+			if asDownstream && in[e.Upstream] {
+				linked[e.Downstream] = true
+			}
+			if !asDownstream && in[e.Downstream] {
+				linked[e.Upstream] = true
+			}
+		}
 	}
 	var out []*Task
 	for _, tk := range g.tasks {
-		inner := false
-		if rec != nil {
-			for e := range rec.edgeSet {
-				if asDownstream && e.Downstream == taskKey(tk) && in[e.Upstream] ||
-					!asDownstream && e.Upstream == taskKey(tk) && in[e.Downstream] {
-					inner = true
-					break
-				}
-			}
-		}
-		if !inner {
+		if !linked[taskKey(tk)] {
 			out = append(out, tk)
 		}
 	}
@@ -1990,26 +2000,15 @@ func taskKey(tk *Task) string {
 }
 
 func (i *interp) addEdge(u, d *Task) {
-	for _, rec := range i.dags {
-		if !containsTask(rec.d, d) || !containsTask(rec.d, u) {
-			continue
-		}
-		e := Edge{Upstream: taskKey(u), Downstream: taskKey(d)}
-		if !rec.edgeSet[e] {
-			rec.edgeSet[e] = true
-			rec.d.Edges = append(rec.d.Edges, e)
-		}
-		return
+	rec := i.owner[d]
+	if rec == nil || i.owner[u] != rec {
+		return // tasks of different DAGs (or of none) cannot depend on each other
 	}
-}
-
-func containsTask(d *DAG, tk *Task) bool {
-	for _, x := range d.Tasks {
-		if x == tk {
-			return true
-		}
+	e := Edge{Upstream: taskKey(u), Downstream: taskKey(d)}
+	if !rec.edgeSet[e] {
+		rec.edgeSet[e] = true
+		rec.d.Edges = append(rec.d.Edges, e)
 	}
-	return false
 }
 
 // ---- what the analyzer knows about names ----

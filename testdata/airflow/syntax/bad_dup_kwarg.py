@@ -1,0 +1,2 @@
+from airflow import DAG
+dag = DAG(dag_id="a", schedule="@daily", schedule="@hourly")

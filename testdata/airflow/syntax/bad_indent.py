@@ -1,0 +1,5 @@
+from airflow import DAG
+
+def build():
+    dag = DAG("x")
+      return dag

@@ -1,0 +1,2 @@
+def build_dag()
+    return None

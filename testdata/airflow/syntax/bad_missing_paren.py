@@ -1,0 +1,4 @@
+from airflow import DAG
+
+with DAG("broken", schedule="@daily" as dag:
+    pass

@@ -1,0 +1,2 @@
+def make(dag_id="x", schedule):
+    return dag_id

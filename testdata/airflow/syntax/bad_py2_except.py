@@ -1,0 +1,4 @@
+try:
+    import airflow
+except ImportError, e:
+    pass

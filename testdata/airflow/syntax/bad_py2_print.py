@@ -1,0 +1,2 @@
+from airflow import DAG
+print "loading dags"
