@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -240,48 +241,18 @@ func TestS3FailingMidSync(t *testing.T) {
 
 	t.Run("fails once, rolls back cleanly", func(t *testing.T) {
 		v3 := h.build(e, version{gen: 3, changed: map[int]string{25: "v3\n", 26: "v3\n", 27: "v3\n", 28: "v3\n", 29: "v3\n"}}, "low", 3)
-		// Let two PUTs through, fail the next few (more than the SDK's
-		// retries), then heal: the rollback's PUTs succeed.
-		ff := &failWindow{from: h.faults.Puts.Load() + 2, n: 12}
-		h.faults.FailPutAfter.Store(ff.from)
-		stopHeal := ff.healAfter(h)
+		// One object of the new release can never be written: the sync
+		// fails, and the rollback (which writes the v2 bytes) succeeds.
+		bad := v3.File("dags/pipeline_027.py").SHA256
+		pred := func(r *http.Request) bool { return r.Header.Get("X-Amz-Meta-Conveyor-Sha256") == bad }
+		h.faults.FailIf.Store(&pred)
 		d, err := e.Deploy(ctx, Request{ReleaseID: v3.ID, Env: "dev", Actor: "bob"})
-		stopHeal()
+		h.faults.FailIf.Store(nil)
 		if err == nil || d.State != StateRolledBack || d.Details.BucketState != "release:"+v2.ID {
 			t.Fatalf("want rolled_back with the bucket at v2; got %v %s %q", err, d.State, d.Details.BucketState)
 		}
 		h.assertBucket("dev", v2)
 	})
-}
-
-// failWindow heals S3 after n injected failures.
-type failWindow struct {
-	from int64
-	n    int64
-}
-
-func (f *failWindow) healAfter(h *harness) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if h.faults.Failed.Load() >= f.n {
-				h.faults.FailPutAfter.Store(-1)
-				return
-			}
-			time.Sleep(200 * time.Microsecond)
-		}
-	}()
-	base := h.faults.Failed.Load()
-	f.n += base
-	return func() { close(done); wg.Wait(); h.faults.FailPutAfter.Store(-1) }
 }
 
 func TestKilledMidDeploymentResumes(t *testing.T) {

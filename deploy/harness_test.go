@@ -144,8 +144,9 @@ func newHarness(t testing.TB, dags int) *harness {
 		Warehouse: func(_ context.Context, env *config.Environment) (warehouse.Deployer, error) {
 			return sharedWarehouse{h.wh[env.Name]}, nil
 		},
-		Executor: func(*config.Environment, aws.Config) executor.Executor { return &executor.Local{} },
-		Parallel: 8,
+		Executor:         func(*config.Environment, aws.Config) executor.Executor { return &executor.Local{} },
+		Parallel:         8,
+		RetryMaxAttempts: 2,
 	}
 	return h
 }

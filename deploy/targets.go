@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy/airflow"
@@ -60,6 +61,8 @@ type AWSOpener struct {
 	MWAAPoll time.Duration
 	// Parallel bounds concurrent uploads.
 	Parallel int
+	// RetryMaxAttempts overrides the SDK's attempts per S3 call (0: SDK default).
+	RetryMaxAttempts int
 }
 
 // Open builds env's targets for session s.
@@ -74,7 +77,11 @@ func (o *AWSOpener) Open(ctx context.Context, env *config.Environment, s identit
 	t := &Targets{Close: func() {}}
 	if env.Airflow.Bucket != "" {
 		dep := &airflow.Deployer{
-			S3:           artifacts.NewClient(o.S3Endpoint, cfg.Region, cfg.Credentials, o.HTTPClient),
+			S3: artifacts.NewClient(o.S3Endpoint, cfg.Region, cfg.Credentials, o.HTTPClient, func(so *s3.Options) {
+				if o.RetryMaxAttempts > 0 {
+					so.RetryMaxAttempts = o.RetryMaxAttempts
+				}
+			}),
 			Parallel:     o.Parallel,
 			PollInterval: o.MWAAPoll,
 		}

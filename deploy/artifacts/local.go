@@ -53,7 +53,7 @@ func (l *LocalS3) Client(httpClient *http.Client) *s3.Client {
 // NewClient builds an S3 client for an S3-compatible endpoint (path-style,
 // checksums only where required, which every S3-compatible server accepts).
 // An empty endpoint means AWS itself.
-func NewClient(endpoint, region string, creds aws.CredentialsProvider, httpClient *http.Client) *s3.Client {
+func NewClient(endpoint, region string, creds aws.CredentialsProvider, httpClient *http.Client, optFns ...func(*s3.Options)) *s3.Client {
 	cfg := aws.Config{
 		Region:                     region,
 		Credentials:                creds,
@@ -63,12 +63,12 @@ func NewClient(endpoint, region string, creds aws.CredentialsProvider, httpClien
 	if httpClient != nil {
 		cfg.HTTPClient = httpClient
 	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+	return s3.NewFromConfig(cfg, append([]func(*s3.Options){func(o *s3.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true
 		}
-	})
+	}}, optFns...)...)
 }
 
 // EnsureBucket creates bucket if it does not exist and, when versioned,

@@ -121,6 +121,8 @@ type Faults struct {
 	// OnPut, when set, runs before each object PUT is served (tests use it
 	// to stop a process at a precise point of a sync).
 	OnPut atomic.Pointer[func()]
+	// FailIf, when set, fails every object PUT it returns true for, with a 500.
+	FailIf atomic.Pointer[func(*http.Request) bool]
 }
 
 // NewFaults wraps next with no faults armed.
@@ -138,6 +140,13 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			(*hook)()
 		}
 		n := f.puts.Add(1)
+		if pred := f.FailIf.Load(); pred != nil && (*pred)(r) {
+			f.Failed.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected fault</Message></Error>`))
+			return
+		}
 		if after := f.FailPutAfter.Load(); after >= 0 && n > after {
 			f.Failed.Add(1)
 			if f.DropConnection.Load() {
