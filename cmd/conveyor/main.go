@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // freeze windows name time zones; embed them so every host can read them
 )
 
 const usage = `conveyor — safe releases for a data platform repo
@@ -20,6 +21,7 @@ Usage:
   conveyor config validate FILE       validate a .conveyor.yml
   conveyor inbox list|retry           inspect and replay webhook deliveries
   conveyor status                     what runs in each environment
+  conveyor audit verify|list          check and read the hash-chained audit log
   conveyor demo                       the whole flow on embedded defaults
 
 Run 'conveyor COMMAND --help' for a command's flags.
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runConfig(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
