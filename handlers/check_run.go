@@ -8,10 +8,14 @@ import (
 	"github.com/google/go-github/v74/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
+
+	"github.com/parcelflow/conveyor/policy"
 )
 
-// CheckRun re-runs one check when a user clicks its "Re-run", and passes
-// button presses (requested_action) to the configured ActionHandler.
+// CheckRun re-runs one check when a user clicks its "Re-run" (for
+// conveyor/policy, decides it again), runs the command behind a button on
+// the conveyor/policy run, and passes other button presses
+// (requested_action) to the configured ActionHandler.
 type CheckRun struct {
 	*Base
 }
@@ -38,6 +42,10 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 	ctx, logger := githubapp.PreparePRContext(h.withLogger(ctx, eventType, deliveryID), ev.GetInstallation().GetID(), ev.GetRepo(), firstPRNumber(prs))
 	switch ev.GetAction() {
 	case "rerequested":
+		if run.GetName() == policy.PolicyCheckName && h.policyEnabled() && len(prs) > 0 {
+			return h.reevaluatePR(ctx, ev.GetInstallation().GetID(), ev.GetRepo().GetOwner().GetLogin(), ev.GetRepo().GetName(),
+				prs[0].GetNumber(), ev.GetSender().GetLogin(), deliveryID)
+		}
 		if _, ok := h.deps.Registry.Get(run.GetName()); !ok {
 			logger.Info().Str("check", run.GetName()).Msg("re-run asked for a check this server does not have; ignored")
 			return nil
@@ -52,6 +60,9 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 			Only:           run.GetName(),
 		})
 	case "requested_action":
+		if handled, err := h.commandPress(ctx, logger, &ev, deliveryID); handled {
+			return err
+		}
 		return h.requestedAction(ctx, logger, &ev)
 	}
 	return nil

@@ -97,8 +97,12 @@ func (b *Base) evaluatePolicy(ctx context.Context, w *timeline.Writer, pt policy
 		}
 	}
 
-	d, org, inputsHash, cause := b.decideApprovals(ctx, w.Client(), pt)
+	d, org, inputsHash, envs, cause := b.decideApprovals(ctx, w.Client(), pt)
 	res := policyResult(d, org, cause)
+	var actions []timeline.Action
+	if d.State == policy.StateSuccess && cause == nil {
+		actions = b.commandButtons(envs)
+	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
 	runID := pt.RunID
@@ -116,7 +120,7 @@ func (b *Base) evaluatePolicy(ctx context.Context, w *timeline.Writer, pt policy
 			return err
 		}
 	}
-	if err := w.CompleteCheckRun(wctx, runID, res); err != nil {
+	if err := w.CompleteCheckRun(wctx, runID, res, actions...); err != nil {
 		return err
 	}
 	logger.Info().Str("state", d.State).Str("conclusion", string(res.Conclusion)).Msg("policy decided")
@@ -143,9 +147,9 @@ func (b *Base) evaluatePolicy(ctx context.Context, w *timeline.Writer, pt policy
 
 // decideApprovals gathers the inputs and calls policy.EvaluateApprovals. A
 // non-nil cause means the decision could not be made; d is then a failure.
-func (b *Base) decideApprovals(ctx context.Context, gh *github.Client, pt policyTarget) (d policy.ApprovalDecision, org, inputsHash string, cause error) {
-	fail := func(err error) (policy.ApprovalDecision, string, string, error) {
-		return policy.ApprovalDecision{State: policy.StateFailure, HeadSHA: pt.PRHead, Reasons: []string{err.Error()}}, org, "", err
+func (b *Base) decideApprovals(ctx context.Context, gh *github.Client, pt policyTarget) (d policy.ApprovalDecision, org, inputsHash string, envs []string, cause error) {
+	fail := func(err error) (policy.ApprovalDecision, string, string, []string, error) {
+		return policy.ApprovalDecision{State: policy.StateFailure, HeadSHA: pt.PRHead, Reasons: []string{err.Error()}}, org, "", nil, err
 	}
 	org = pt.Owner
 	if pt.Number == 0 || pt.PRHead == "" {
@@ -211,7 +215,7 @@ func (b *Base) decideApprovals(ctx context.Context, gh *github.Client, pt policy
 	if err != nil {
 		return fail(err)
 	}
-	return d, org, inputsHash, nil
+	return d, org, inputsHash, cfg.EnvironmentNames(), nil
 }
 
 // codeowners reads CODEOWNERS from the base branch; nil when there is none.

@@ -367,6 +367,14 @@ func (h *policyHarness) replies(pr *githubemu.PullRequest, after int64) []string
 	return out
 }
 
+func lastID(pr *githubemu.PullRequest) int64 {
+	cs := pr.Comments()
+	if len(cs) == 0 {
+		return 0
+	}
+	return cs[len(cs)-1].ID
+}
+
 func reactions(c githubemu.Comment) []string {
 	var out []string
 	for _, r := range c.Reactions {
@@ -451,6 +459,36 @@ func TestCommands(t *testing.T) {
 	if got := h.ops.promoted; len(got) != 0 {
 		t.Errorf("promotions carried out %v; every /promote above had a failing gate", got)
 	}
+
+	t.Run("an approved PR offers buttons that run commands", func(t *testing.T) {
+		if run := h.policyRun(t, risky.HeadSHA()); len(run.Actions) != 0 {
+			t.Fatalf("a PR waiting for approval offers buttons: %+v", run.Actions)
+		}
+		risky.Review(devops2, "APPROVED", "")
+		h.deliver(t, "pull_request_review")
+		run := h.policyRun(t, risky.HeadSHA())
+		var labels []string
+		for _, a := range run.Actions {
+			labels = append(labels, a.Label)
+		}
+		if want := []string{"Promote to dev", "Promote to staging", "Status"}; run.Conclusion != "success" || !slices.Equal(labels, want) {
+			t.Fatalf("policy %s with buttons %v, want success with %v", run.Conclusion, labels, want)
+		}
+		before := lastID(risky)
+		h.repo.RequestAction(run.ID, run.Actions[0].Identifier, lead)
+		h.deliver(t, "check_run")
+		got := h.replies(risky, before)
+		if len(got) != 1 || !strings.Contains(got[0], "/promote dev (button)") || !strings.Contains(got[0], "only @parcelflow/data-eng, @parcelflow/devops may run /promote in dev") {
+			t.Fatalf("press by a lead answered %q", got)
+		}
+		before = lastID(risky)
+		h.repo.RequestAction(run.ID, run.Actions[0].Identifier, devops1)
+		h.deliver(t, "check_run")
+		got = h.replies(risky, before)
+		if len(got) != 1 || !strings.Contains(got[0], "| ✅ | policy | conveyor/policy passed") {
+			t.Fatalf("press by devops answered %q", got)
+		}
+	})
 
 	t.Run("an edited comment does not run again", func(t *testing.T) {
 		c := h.comment(t, risky, devops1, "/status")

@@ -1,0 +1,94 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v74/github"
+	"github.com/rs/zerolog"
+
+	"github.com/parcelflow/conveyor/policy"
+	"github.com/parcelflow/conveyor/timeline"
+)
+
+// commandAction prefixes the identifiers of buttons that run a command.
+const commandAction = "cmd:"
+
+// commandButtons offers the common commands as buttons on an approved PR's
+// conveyor/policy run: promote to the first two environments of the chain
+// (prod stays a deliberate `/promote prod`), and status. A press runs the
+// command exactly as a comment would, authorized for whoever pressed it.
+func (b *Base) commandButtons(envs []string) []timeline.Action {
+	if b.deps.Operations == nil {
+		return nil
+	}
+	var out []timeline.Action
+	for _, env := range envs[:min(2, len(envs))] {
+		a := timeline.Action{Label: "Promote to " + env, Description: "Run /promote " + env, Identifier: commandAction + "promote " + env}
+		if a.Validate() == nil {
+			out = append(out, a)
+		}
+	}
+	return append(out, timeline.Action{Label: "Status", Description: "Run /status", Identifier: commandAction + "status"})
+}
+
+// commandPress runs the command behind a button on the conveyor/policy run.
+// It reports false when the press is not a command button.
+func (h *CheckRun) commandPress(ctx context.Context, logger zerolog.Logger, ev *github.CheckRunEvent, deliveryID string) (bool, error) {
+	id := ev.GetRequestedAction().Identifier
+	text, ok := strings.CutPrefix(id, commandAction)
+	if !ok || ev.GetCheckRun().GetName() != policy.PolicyCheckName {
+		return false, nil
+	}
+	if !h.policyEnabled() {
+		return true, nil
+	}
+	cmds, perrs := policy.ParseCommands("/" + text)
+	if len(cmds) != 1 || len(perrs) > 0 {
+		logger.Warn().Str("action", id).Msg("button names no command; ignored")
+		return true, nil
+	}
+	prs := ev.GetCheckRun().PullRequests
+	if len(prs) == 0 {
+		logger.Info().Str("action", id).Msg("button pressed on a run with no pull request; ignored")
+		return true, nil
+	}
+	owner, repo := ev.GetRepo().GetOwner().GetLogin(), ev.GetRepo().GetName()
+	login := ev.GetSender().GetLogin()
+	if ev.GetSender().GetType() == "Bot" {
+		return true, nil
+	}
+	w, err := h.writer(ev.GetInstallation().GetID(), owner, repo)
+	if err != nil {
+		return true, err
+	}
+	gh := w.Client()
+	permission, err := h.permission(ctx, gh, owner, repo, login)
+	if err != nil {
+		return true, err
+	}
+	if !canWrite(permission) {
+		logger.Info().Str("user", login).Msg("button press ignored: no write access")
+		return true, nil
+	}
+	pr, err := h.pullRequest(ctx, gh, owner, repo, prs[0].GetNumber())
+	if err != nil {
+		return true, err
+	}
+	ref := PullRequestRef{InstallationID: ev.GetInstallation().GetID(), Owner: owner, Repo: repo, Number: pr.GetNumber(), Author: pr.GetUser().GetLogin(),
+		HeadSHA: pr.GetHead().GetSHA(), BaseRef: pr.GetBase().GetRef(), BaseSHA: pr.GetBase().GetSHA(), Merged: pr.GetMerged(), MergeCommitSHA: pr.GetMergeCommitSHA()}
+	if ref.HeadSHA != ev.GetCheckRun().GetHeadSHA() {
+		_, err := w.Comment(ctx, ref.Number, fmt.Sprintf("**`/%s`** from @%s (button): 😕 refused\n\nThe button was on `%.7s`, which is no longer the head of this PR; use the button on the latest `%s` run.",
+			text, login, ev.GetCheckRun().GetHeadSHA(), policy.PolicyCheckName))
+		return true, err
+	}
+	cfg, problem := h.baseConfig(ctx, gh, ref)
+	actor, relied, err := h.actor(ctx, gh, cfg, owner, login, permission)
+	if err != nil {
+		return true, err
+	}
+	cmds[0].Raw += " (button)"
+	run := &commandRun{Base: h.Base, w: w, pr: ref, cfg: cfg, cfgProblem: problem, actor: actor, membership: relied, delivery: deliveryID}
+	return true, run.all(ctx, cmds, nil)
+}
