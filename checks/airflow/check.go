@@ -176,6 +176,13 @@ func (c *Check) Run(ctx context.Context, in *checks.Input) (checks.Result, error
 	began := time.Now()
 	headFiles := pyFiles(checks.FilesOfKind(cfg, in.Head, config.KindAirflow))
 	head := AnalyzeTree(in.Head, headFiles)
+	for j := range head {
+		if !head[j].SyntaxOK {
+			// Airflow loads nothing from a file that does not compile; the
+			// syntax finding stands for it, not the DAGs recovered around it.
+			head[j].DAGs = nil
+		}
+	}
 
 	changed := map[string]checks.Change{}
 	for _, ch := range in.Changes {
@@ -214,6 +221,9 @@ func (c *Check) Run(ctx context.Context, in *checks.Input) (checks.Result, error
 		reparse = append(reparse, p)
 	}
 	for _, r := range AnalyzeTree(in.Base, reparse) {
+		if !r.SyntaxOK {
+			r.DAGs = nil
+		}
 		base[r.Path] = &r
 	}
 
@@ -323,10 +333,20 @@ func (st *state) run() {
 			}
 		}
 	}
+	affectedFile := map[string]bool{}
+	for j := range st.head {
+		affectedFile[st.head[j].Path] = st.isAffected[j]
+	}
 	for _, id := range sortedKeys(byID) {
 		ds := byID[id]
 		if len(ds) < 2 {
 			continue
+		}
+		// Checked on every run; annotated when the change touches one of the
+		// files, so an old duplicate does not land on an unrelated PR's diff.
+		touched := false
+		for _, d := range ds {
+			touched = touched || affectedFile[d.File]
 		}
 		for _, d := range ds {
 			var others []string
@@ -336,7 +356,7 @@ func (st *state) run() {
 				}
 			}
 			st.add(Finding{Rule: RuleDuplicateDagID, File: d.File, Line: d.ArgLine("dag_id"), DagID: id,
-				Message: fmt.Sprintf("dag_id %q is also defined at %s; Airflow loads both and the one it shows flips between parses", id, strings.Join(others, ", "))}, true)
+				Message: fmt.Sprintf("dag_id %q is also defined at %s; Airflow loads both and the one it shows flips between parses", id, strings.Join(others, ", "))}, touched)
 		}
 	}
 	baseIDs := map[string][]*DAG{}
@@ -565,6 +585,9 @@ func (st *state) deletions(baseIDs, headIDs map[string][]*DAG) {
 			if !st.isChanged(d.File) {
 				continue
 			}
+			if h, ok := st.headByPath[d.File]; ok && !h.SyntaxOK {
+				continue // the syntax error is the finding; the DAG is not deleted on purpose
+			}
 			msg := fmt.Sprintf("DAG %s (%s:%d) is deleted: its schedule stops and its history stays in the metadata database until cleaned up", id, d.File, d.Line)
 			// A removed file cannot carry an annotation; the summary and signal carry it.
 			_, stillThere := st.headByPath[d.File]
@@ -608,10 +631,13 @@ func (st *state) result() checks.Result {
 	var anns []checks.Annotation
 	st.details.Findings = []Finding{}
 	byDag := map[string][]Finding{}
+	byFile := map[string][]Finding{} // findings about a file rather than one DAG
 	for j, f := range st.findings {
 		st.details.Findings = append(st.details.Findings, f)
 		if f.DagID != "" {
 			byDag[f.File+"\x00"+f.DagID] = append(byDag[f.File+"\x00"+f.DagID], f)
+		} else {
+			byFile[f.File] = append(byFile[f.File], f)
 		}
 		if !st.annotate[j] {
 			continue
@@ -626,16 +652,21 @@ func (st *state) result() checks.Result {
 	}
 	for j := range st.details.DAGs {
 		inf := &st.details.DAGs[j]
+		inf.Findings = append(inf.Findings, byFile[inf.File]...)
 		if inf.DagID != nil {
-			if fs := byDag[inf.File+"\x00"+*inf.DagID]; fs != nil {
-				inf.Findings = fs
-			}
+			inf.Findings = append(inf.Findings, byDag[inf.File+"\x00"+*inf.DagID]...)
 		}
 	}
 	for j := range st.rows {
 		r := &st.rows[j]
+		fs := byFile[r.info.File]
 		if r.info.DagID != nil {
-			for _, f := range byDag[r.info.File+"\x00"+*r.info.DagID] {
+			fs = append(append([]Finding{}, fs...), byDag[r.info.File+"\x00"+*r.info.DagID]...)
+		}
+		seen := map[string]bool{}
+		for _, f := range fs {
+			if !seen[f.Rule] {
+				seen[f.Rule] = true
 				r.risks = append(r.risks, fmt.Sprintf("%s %s", levelIcon(f.Level), f.Rule))
 			}
 		}

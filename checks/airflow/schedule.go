@@ -65,6 +65,7 @@ func EstimateRuns(d *DAG, now time.Time, airflow3 bool) (runs int64, ok bool) {
 		return 0, false
 	}
 	var n int64
+	var first time.Time
 	t := start.Add(-time.Minute)
 	for n < maxCount {
 		t = c.next(t)
@@ -72,13 +73,13 @@ func EstimateRuns(d *DAG, now time.Time, airflow3 bool) (runs int64, ok bool) {
 			// Runs cover whole intervals: the first tick opens the first one.
 			return max(n-1, 0), true
 		}
+		if n == 0 {
+			first = t
+		}
 		n++
 	}
-	elapsed := t.Sub(start)
-	if elapsed <= 0 {
-		return n, true
-	}
-	return int64(float64(n) * float64(end.Sub(start)) / float64(elapsed)), true
+	// Extrapolate the intervals counted so far over the whole span.
+	return int64(float64(n-1) * float64(end.Sub(first)) / float64(t.Sub(first))), true
 }
 
 // cron is a parsed five-field cron expression, evaluated in UTC.
