@@ -108,3 +108,27 @@ func emoji(content string) string {
 	}
 	return ":" + content + ":"
 }
+
+// SummarySection prints up to max lines of a check run's summary, starting at
+// the first line that contains from.
+func (p *Printer) SummarySection(runs []githubemu.CheckRun, name, from string, max int) {
+	for _, r := range runs {
+		if r.Name != name {
+			continue
+		}
+		lines := strings.Split(r.Output.Summary, "\n")
+		start := -1
+		for i, l := range lines {
+			if strings.Contains(l, from) {
+				start = i
+				break
+			}
+		}
+		if start < 0 {
+			return
+		}
+		for i := start; i < len(lines) && i < start+max; i++ {
+			fmt.Fprintf(p.W, "      │ %s\n", lines[i])
+		}
+	}
+}

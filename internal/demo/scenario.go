@@ -58,29 +58,62 @@ func Run(ctx context.Context, w io.Writer, opts Options) error {
 	p.Say("%s/%s @ %.7s: DAGs, a dbt project, data contracts and Terraform, with .conveyor.yml", Org, RepoName, base)
 	p.Say("Conveyor listens at %s/api/github/hook (signed webhooks → durable inbox → workers)", s.URL)
 
-	p.Step(2, "alice opens a PR: an hourly shipments DAG and order totals as floats")
-	pr1, err := s.openPR("alice", "feature/shipments-hourly", "Hourly shipments load; order totals as float", changeShipments)
+	p.Step(2, "alice opens a PR: an hourly shipments DAG, cleaner order statuses, a slimmer orders contract")
+	pr1, err := s.openPR("alice", "feature/shipments-hourly", "Hourly shipments load; trim order statuses; drop item_count from the orders contract", changeShipments)
 	if err != nil {
 		return err
 	}
-	runs, err := s.WaitChecks(ctx, pr1.HeadSHA(), 5, opts.Timeout)
+	runs, err := s.WaitChecks(ctx, pr1.HeadSHA(), 6, opts.Timeout)
 	if err != nil {
 		return err
 	}
 	p.Say("PR #%d at %.7s — check runs:", pr1.Number, pr1.HeadSHA())
 	p.CheckRuns(runs)
+	p.Say("")
+	p.Say("conveyor/dbt shows the blast radius of the stg_orders change:")
+	p.SummarySection(runs, "conveyor/dbt", "mpact", 14)
 
-	p.Step(3, "dave (DevOps) opens a PR that scales the prod MWAA environment")
+	p.Step(3, "dave (DevOps) opens a PR that scales the prod MWAA environment: the DevOps gate")
 	pr2, err := s.openPR("dave", "infra/mwaa-workers", "Scale prod MWAA to 25 workers", changeInfra)
 	if err != nil {
 		return err
 	}
-	runs, err = s.WaitChecks(ctx, pr2.HeadSHA(), 2, opts.Timeout)
+	runs, err = s.WaitChecks(ctx, pr2.HeadSHA(), 6, opts.Timeout)
 	if err != nil {
 		return err
 	}
 	p.Say("PR #%d at %.7s — check runs:", pr2.Number, pr2.HeadSHA())
 	p.CheckRuns(runs)
+	p.SummarySection(runs, "conveyor/policy", "|", 8)
+	p.Say("")
+	p.Say("alice (data-eng) approves — she is not in devops, so the gate stays closed;")
+	p.Say("erin (devops) approves — the gate opens:")
+	pr2.Review("alice", "APPROVED", "LGTM")
+	pr2.Review("erin", "APPROVED", "Capacity checked against the MSK quota.")
+	policy, err := s.WaitCheck(ctx, pr2.HeadSHA(), "conveyor/policy", opts.Timeout, func(r githubemu.CheckRun) bool {
+		return r.Status == "completed" && r.Conclusion == "success"
+	})
+	if err != nil {
+		return err
+	}
+	p.CheckRuns([]githubemu.CheckRun{policy})
+
+	p.Step(4, "ChatOps on alice's PR: a refused command and an accepted one")
+	for _, c := range []struct{ user, body string }{
+		{"alice", "/promote prod"},
+		{"dave", "/lock prod investigating MWAA scheduler lag"},
+		{"erin", "/freeze staging 2h load test of the new MSK brokers"},
+	} {
+		p.Say("%s comments %q", c.user, c.body)
+		comment, replies, err := s.Command(ctx, pr1, c.user, c.body, opts.Timeout)
+		if err != nil {
+			return err
+		}
+		p.Comment(comment)
+		for _, r := range replies {
+			p.Comment(r)
+		}
+	}
 	return nil
 }
 
@@ -130,8 +163,10 @@ with DAG(
 func changeShipments(files map[string]string) map[string]string {
 	return map[string]string{
 		"dags/shipments_hourly.py": shipmentsDAG,
-		"dbt/models/marts/core/_core__models.yml": replace(files, "dbt/models/marts/core/_core__models.yml",
-			"      - name: order_total\n        data_type: number(18,2)", "      - name: order_total\n        data_type: float"),
+		"dbt/models/staging/orders_db/stg_orders.sql": replace(files, "dbt/models/staging/orders_db/stg_orders.sql",
+			"lower(status)", "lower(trim(status))"),
+		"contracts/orders.yaml": replace(files, "contracts/orders.yaml",
+			"      - name: item_count\n        logicalType: integer\n        physicalType: integer\n", ""),
 	}
 }
 

@@ -190,3 +190,62 @@ func (s *Stack) WaitChecks(ctx context.Context, sha string, min int, timeout tim
 		}
 	}
 }
+
+// WaitCheck waits until the check run name at sha satisfies done.
+func (s *Stack) WaitCheck(ctx context.Context, sha, name string, timeout time.Duration, done func(githubemu.CheckRun) bool) (githubemu.CheckRun, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, r := range s.Repo.CheckRuns(sha) {
+			if r.Name == name && done(r) {
+				return r, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return githubemu.CheckRun{}, fmt.Errorf("check run %s at %.7s did not reach the expected state in %s", name, sha, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return githubemu.CheckRun{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Command posts body as user on pr and waits until Conveyor has finished
+// answering it (a 🚀 or 😕 on the comment). It returns the comment as it
+// ended and Conveyor's replies posted after it.
+func (s *Stack) Command(ctx context.Context, pr *githubemu.PullRequest, user, body string, timeout time.Duration) (githubemu.Comment, []githubemu.Comment, error) {
+	posted := pr.Comment(user, body)
+	deadline := time.Now().Add(timeout)
+	for {
+		c, _ := s.Emu.Comment(posted.ID)
+		if hasReaction(c, "rocket", "confused") {
+			var replies []githubemu.Comment
+			for _, r := range pr.Comments() {
+				if r.ID > posted.ID && strings.HasSuffix(r.User, "[bot]") {
+					replies = append(replies, r)
+				}
+			}
+			return c, replies, nil
+		}
+		if time.Now().After(deadline) {
+			return c, nil, fmt.Errorf("no answer to %q from %s within %s", body, user, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return c, nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func hasReaction(c githubemu.Comment, contents ...string) bool {
+	for _, r := range c.Reactions {
+		for _, want := range contents {
+			if r.Content == want {
+				return true
+			}
+		}
+	}
+	return false
+}
