@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/go-github/v74/github"
@@ -50,7 +51,7 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 			logger.Info().Str("check", run.GetName()).Msg("re-run asked for a check this server does not have; ignored")
 			return nil
 		}
-		return h.Evaluate(ctx, Target{
+		err := h.Evaluate(ctx, Target{
 			InstallationID: ev.GetInstallation().GetID(),
 			Owner:          ev.GetRepo().GetOwner().GetLogin(),
 			Repo:           ev.GetRepo().GetName(),
@@ -59,6 +60,12 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 			DeliveryID:     deliveryID,
 			Only:           run.GetName(),
 		})
+		if h.policyEnabled() && len(prs) > 0 && prs[0].GetHead().GetSHA() == run.GetHeadSHA() {
+			// The re-run may raise or drop an approval requirement.
+			err = errors.Join(err, h.reevaluatePR(ctx, ev.GetInstallation().GetID(), ev.GetRepo().GetOwner().GetLogin(), ev.GetRepo().GetName(),
+				prs[0].GetNumber(), ev.GetSender().GetLogin(), deliveryID))
+		}
+		return err
 	case "requested_action":
 		if handled, err := h.commandPress(ctx, logger, &ev, deliveryID); handled {
 			return err

@@ -231,8 +231,8 @@ func (r *commandRun) execute(ctx context.Context, cmd policy.Command, replyID in
 		return done(body, auth.Reason, fmt.Sprintf("lifted %d freeze(s)", n))
 	}
 	if r.deps.Operations == nil {
-		err := noOperations()
-		return refused(strings.ToUpper(err.Error()[:1])+err.Error()[1:]+".", err.Error())
+		why := noOperations().(*Refusal).Reason
+		return refused(strings.ToUpper(why[:1])+why[1:]+".", why)
 	}
 	req := OpRequest{PR: r.pr, Actor: r.actor, Command: cmd, Config: r.cfg, DeliveryID: r.delivery, Progress: r.progress(replyID, cmd.Raw)}
 	var bg outcome

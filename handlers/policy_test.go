@@ -553,7 +553,7 @@ func TestCommandsWithoutDeploys(t *testing.T) {
 		t.Fatalf("%d replies, want 2", len(got))
 	}
 	for _, r := range got {
-		if !strings.Contains(r, "deploys are not configured on this server") {
+		if !strings.Contains(r, "Deploys are not configured on this server.") {
 			t.Errorf("reply does not say deploys are off:\n%s", r)
 		}
 	}
