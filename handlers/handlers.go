@@ -64,6 +64,9 @@ type Deps struct {
 	// /backfill, /plan, /status, /lock, /unlock); nil answers them "deploys
 	// are not configured on this server".
 	Operations Operations
+	// Releases builds the release of each push to the default branch and
+	// runs the merge flow; nil deploys nothing on merge.
+	Releases Releases
 }
 
 // ActionHandler is the extension point for check run buttons: it offers
@@ -86,5 +89,6 @@ func New(deps Deps) []githubapp.EventHandler {
 		&PullRequestReview{Base: b},
 		&IssueComment{Base: b},
 		&Membership{Base: b},
+		&Push{Base: b},
 	}
 }

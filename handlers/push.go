@@ -1,0 +1,236 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v74/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/parcelflow/conveyor/checks"
+	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/policy"
+)
+
+// Merge is one commit the merge queue put on the default branch, as the push
+// handler read it: its tree, the config that governs it and its risk.
+type Merge struct {
+	InstallationID int64
+	Owner, Repo    string
+	// SHA is the merge commit; the release is built from its tree.
+	SHA string
+	// PR is the merged pull request's number; 0 for a push from no PR.
+	PR int
+	// Actor is who merged (the pusher).
+	Actor  string
+	Tree   checks.Tree
+	Config *config.RepoConfig
+	Risk   policy.Risk
+	// Checks are the latest check runs at the PR's head (what the release passed).
+	Checks []policy.CheckStatus
+}
+
+// FlowOutcome is what the merge flow did.
+type FlowOutcome struct {
+	// Deployed names the environments the release reached, in order.
+	Deployed []string
+	// StoppedAt is the environment the flow did not enter, and why.
+	StoppedAt, Reason string
+}
+
+// Releases builds releases of merged commits and ships them through the
+// environment chain. Both methods must be idempotent per commit: the inbox
+// redelivers a push whose handler failed.
+type Releases interface {
+	// Publish builds, stores and registers the release of m.Tree and returns its ID.
+	Publish(ctx context.Context, m Merge) (string, error)
+	// Flow takes the release through the chain as far as its risk allows.
+	Flow(ctx context.Context, m Merge, releaseID string) (FlowOutcome, error)
+}
+
+// Push ships what lands on the default branch: it builds the release of the
+// merge commit, says on the merged PR how far it will go, and runs the flow.
+type Push struct {
+	*Base
+}
+
+var _ githubapp.EventHandler = &Push{}
+
+// Handles names the event.
+func (h *Push) Handles() []string { return []string{"push"} }
+
+// Handle runs the merge flow for a push to the default branch. It returns an
+// error (so the delivery is retried) only when the release or the flow could
+// not be carried out; Publish and Flow are idempotent, so a retry resumes.
+func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	if h.deps.Releases == nil {
+		return nil
+	}
+	var ev github.PushEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return fmt.Errorf("decoding push event %s: %w", deliveryID, err)
+	}
+	branch := strings.TrimPrefix(ev.GetRef(), "refs/heads/")
+	if ev.GetDeleted() || branch == ev.GetRef() || branch != ev.GetRepo().GetDefaultBranch() {
+		return nil
+	}
+	ctx = h.withLogger(ctx, eventType, deliveryID)
+	log := zerolog.Ctx(ctx)
+	owner, repo := ev.GetRepo().GetOwner().GetLogin(), ev.GetRepo().GetName()
+	if owner == "" {
+		owner = ev.GetRepo().GetOwner().GetName()
+	}
+	inst, sha, before := ev.GetInstallation().GetID(), ev.GetAfter(), ev.GetBefore()
+	w, err := h.writer(inst, owner, repo)
+	if err != nil {
+		return err
+	}
+	gh := w.Client()
+	in, err := h.input(ctx, gh, Target{InstallationID: inst, Owner: owner, Repo: repo, HeadSHA: sha, BaseRef: before})
+	if err != nil {
+		return fmt.Errorf("loading %s: %w", sha, err)
+	}
+	if in.ConfigErr != nil || !in.Config.Detected || len(in.Config.Environments) == 0 {
+		log.Info().Str("sha", sha).Msg("no environments configured; nothing to deploy")
+		return nil
+	}
+	m := Merge{InstallationID: inst, Owner: owner, Repo: repo, SHA: sha, Actor: ev.GetPusher().GetName(), Tree: in.Head, Config: in.Config}
+	if m.Actor == "" {
+		m.Actor = ev.GetSender().GetLogin()
+	}
+	pr, err := h.mergedPR(ctx, gh, owner, repo, branch, sha)
+	if err != nil {
+		return err
+	}
+	if pr != nil {
+		m.PR = pr.GetNumber()
+		if by := pr.GetMergedBy().GetLogin(); by != "" {
+			m.Actor = by
+		}
+		ref := PullRequestRef{InstallationID: inst, Owner: owner, Repo: repo, Number: m.PR, HeadSHA: pr.GetHead().GetSHA(), BaseRef: branch, BaseSHA: before}
+		if m.Risk, err = h.releaseRisk(ctx, gh, ref); err != nil {
+			return fmt.Errorf("deciding the risk of %s: %w", sha, err)
+		}
+		if m.Checks, err = h.checkStatuses(ctx, gh, owner, repo, ref.HeadSHA); err != nil {
+			return err
+		}
+	} else {
+		// A direct push: no checks ran on a PR, so only the kinds it changes count.
+		m.Risk = policy.ClassifyRisk(nil, changedKinds(in))
+	}
+	id, err := h.deps.Releases.Publish(ctx, m)
+	if err != nil {
+		return fmt.Errorf("publishing the release of %s: %w", sha, err)
+	}
+	var commentID int64
+	if m.PR != 0 {
+		if commentID, err = w.Comment(ctx, m.PR, flowPlan(m, id)); err != nil {
+			log.Warn().Err(err).Msg("could not comment on the merged pull request")
+		}
+	}
+	out, err := h.deps.Releases.Flow(ctx, m, id)
+	if commentID != 0 {
+		if cerr := w.UpdateComment(ctx, commentID, flowPlan(m, id)+"\n\n"+flowResult(out, err)); cerr != nil {
+			log.Warn().Err(cerr).Msg("could not update the deploy comment")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("deploying release %s: %w", id, err)
+	}
+	return nil
+}
+
+// mergedPR finds the closed pull request whose merge commit is sha; nil when none.
+func (h *Push) mergedPR(ctx context.Context, gh *github.Client, owner, repo, base, sha string) (*github.PullRequest, error) {
+	var prs []*github.PullRequest
+	err := h.deps.Retry.Do(ctx, "listing merged pull requests", func(ctx context.Context) (*github.Response, error) {
+		var resp *github.Response
+		var err error
+		prs, resp, err = gh.PullRequests.List(ctx, owner, repo, &github.PullRequestListOptions{State: "closed", Base: base, Sort: "updated", Direction: "desc", ListOptions: github.ListOptions{PerPage: 50}})
+		return resp, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, pr := range prs {
+		if pr.GetMergeCommitSHA() == sha {
+			return pr, nil
+		}
+	}
+	return nil, nil
+}
+
+func changedKinds(in *checks.Input) []string {
+	var kinds []string
+	for _, c := range in.Changes {
+		for _, p := range []string{c.Path, c.PreviousPath} {
+			if p == "" {
+				continue
+			}
+			for _, comp := range in.Config.ComponentsFor(p) {
+				kinds = append(kinds, comp.Kind)
+			}
+		}
+	}
+	return kinds
+}
+
+// flowPlan says how far the release will go on its own: every environment
+// for a low-risk release, all but the last for a high-risk one, and never
+// past an environment with auto_promote off.
+func flowPlan(m Merge, releaseID string) string {
+	envs := m.Config.EnvironmentNames()
+	short := releaseID
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	if ad := m.Config.Deploy.AutoDeploy; ad != nil && !*ad {
+		return fmt.Sprintf("📦 Release `%s` built from `%.7s`; auto_deploy is off, so nothing deploys until `/promote %s`.", short, m.SHA, envs[0])
+	}
+	reach := envs
+	stop := ""
+	for i := range m.Config.Environments {
+		env := &m.Config.Environments[i]
+		last := i == len(envs)-1
+		if (last && m.Risk.Level != policy.RiskLow) || !env.AutoPromotes() {
+			reach, stop = envs[:i], env.Name
+			break
+		}
+	}
+	var b strings.Builder
+	if stop == "" {
+		fmt.Fprintf(&b, "🚀 **auto-deploying %s-risk release `%s`**: %s", m.Risk.Level, short, strings.Join(reach, " → "))
+	} else {
+		path := strings.Join(reach, " → ")
+		if path == "" {
+			path = "nothing"
+		}
+		fmt.Fprintf(&b, "⚠️ **%s risk: release `%s` stops before %s** — deploying %s, then waiting for `/promote %s`", m.Risk.Level, short, stop, path, stop)
+	}
+	fmt.Fprintf(&b, "\n\nBuilt from `%.7s`, merged by @%s.", m.SHA, m.Actor)
+	if len(m.Risk.Reasons) > 0 {
+		b.WriteString("\n\nWhy " + string(m.Risk.Level) + " risk:\n")
+		for _, r := range m.Risk.Reasons {
+			b.WriteString("- " + r + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func flowResult(out FlowOutcome, err error) string {
+	var b strings.Builder
+	if len(out.Deployed) > 0 {
+		fmt.Fprintf(&b, "✅ Deployed to %s.", strings.Join(out.Deployed, ", "))
+	}
+	if err != nil {
+		fmt.Fprintf(&b, "\n\n❌ Stopped at %s: `%s`", out.StoppedAt, err.Error())
+	} else if out.StoppedAt != "" {
+		fmt.Fprintf(&b, "\n\n⏸️ Waiting before %s: %s.", out.StoppedAt, out.Reason)
+	} else if out.Reason != "" {
+		fmt.Fprintf(&b, "\n\n%s.", out.Reason)
+	}
+	return strings.TrimSpace(b.String())
+}
