@@ -97,20 +97,28 @@ func (b *Base) evaluatePolicy(ctx context.Context, w *timeline.Writer, pt policy
 		}
 	}
 
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
+	defer cancel()
+	runID := pt.RunID
+	if runID == 0 {
+		id, status, err := b.findPolicyRun(wctx, w, pt)
+		if err != nil {
+			return err
+		}
+		if status == timeline.StatusQueued || status == timeline.StatusInProgress {
+			// The checks at this commit are still running, and the requirements
+			// they raise are not known yet; their evaluation decides the policy
+			// when they finish, reading this review too.
+			logger.Info().Msg("checks still running at this commit; the policy is decided when they finish")
+			return nil
+		}
+		runID = id
+	}
 	d, org, inputsHash, envs, cause := b.decideApprovals(ctx, w.Client(), pt)
 	res := policyResult(d, org, cause)
 	var actions []timeline.Action
 	if d.State == policy.StateSuccess && cause == nil {
 		actions = b.commandButtons(envs)
-	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
-	defer cancel()
-	runID := pt.RunID
-	if runID == 0 {
-		var err error
-		if runID, err = b.findPolicyRun(wctx, w, pt); err != nil {
-			return err
-		}
 	}
 	if runID == 0 {
 		var err error
@@ -295,8 +303,9 @@ func (b *Base) reviews(ctx context.Context, gh *github.Client, pt policyTarget) 
 	}
 }
 
-// findPolicyRun returns this app's latest conveyor/policy run at pt.SHA, or 0.
-func (b *Base) findPolicyRun(ctx context.Context, w *timeline.Writer, pt policyTarget) (int64, error) {
+// findPolicyRun returns this app's latest conveyor/policy run at pt.SHA and
+// its status, or 0.
+func (b *Base) findPolicyRun(ctx context.Context, w *timeline.Writer, pt policyTarget) (int64, string, error) {
 	opts := &github.ListCheckRunsOptions{CheckName: github.Ptr(policy.PolicyCheckName), Filter: github.Ptr("latest")}
 	if b.deps.AppID != 0 {
 		opts.AppID = github.Ptr(b.deps.AppID)
@@ -307,7 +316,7 @@ func (b *Base) findPolicyRun(ctx context.Context, w *timeline.Writer, pt policyT
 		return resp, err
 	})
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	var best *github.CheckRun
 	for _, r := range res.CheckRuns {
@@ -315,7 +324,7 @@ func (b *Base) findPolicyRun(ctx context.Context, w *timeline.Writer, pt policyT
 			best = r
 		}
 	}
-	return best.GetID(), nil
+	return best.GetID(), best.GetStatus(), nil
 }
 
 // policyResult renders a decision as the check run's result.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v74/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
@@ -559,5 +560,36 @@ func TestCommandsWithoutDeploys(t *testing.T) {
 	}
 	if got := reactions(c); !slices.Equal(got, []string{"confused", "eyes"}) {
 		t.Errorf("reactions %v", got)
+	}
+}
+
+func TestReviewWhileChecksRunWaitsForThem(t *testing.T) {
+	h := newPolicyHarness(t, false)
+	h.repo.CreateBranch("contract", "main")
+	h.repo.Commit("contract", map[string]string{"contracts/orders.yaml": "kind: DataContract\nversion: 3\n"}, "change", de1)
+	pr := h.repo.OpenPullRequest(githubemu.PROptions{Head: "contract", Author: de1})
+	// The pull_request delivery is still running its checks: its policy run is in progress.
+	run, _, err := h.emu.Client().Checks.CreateCheckRun(context.Background(), org, "data-platform", githubCreate(policy.PolicyCheckName, pr.HeadSHA()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.emu.Client().Checks.UpdateCheckRun(context.Background(), org, "data-platform", run.GetID(),
+		githubUpdateInProgress(policy.PolicyCheckName)); err != nil {
+		t.Fatal(err)
+	}
+	pr.Review(de2, "APPROVED", "")
+	h.deliver(t, "pull_request_review")
+	if got, _ := h.repo.CheckRun(run.GetID()); got.Status != "in_progress" {
+		t.Fatalf("a review decided the policy before the checks raised their requirements: %s/%s\n%s", got.Status, got.Conclusion, got.Output.Summary)
+	}
+	// That delivery's own evaluation finishes its run; here the delivery runs afresh.
+	if _, _, err := h.emu.Client().Checks.UpdateCheckRun(context.Background(), org, "data-platform", run.GetID(),
+		github.UpdateCheckRunOptions{Name: policy.PolicyCheckName, Status: github.Ptr("completed"), Conclusion: github.Ptr("neutral")}); err != nil {
+		t.Fatal(err)
+	}
+	h.deliver(t, "pull_request")
+	got := h.policyRun(t, pr.HeadSHA())
+	if got.Conclusion != "action_required" || !strings.Contains(got.Output.Summary, "contract orders: consumers") {
+		t.Fatalf("after the checks: %s\n%s", got.Conclusion, got.Output.Summary)
 	}
 }
