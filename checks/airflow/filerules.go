@@ -1,6 +1,7 @@
 package airflow
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -221,7 +222,9 @@ var envVarShape = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 
 func stringRules(in *interp, t *ptree, n int32) {
 	raw := t.text(n)
-	if m := removedTemplateVars.FindStringSubmatch(raw); m != nil {
+	if !strings.Contains(raw, "{{") {
+		// no template, nothing to check
+	} else if m := removedTemplateVars.FindStringSubmatch(raw); m != nil {
 		in.addFinding(RuleAirflow3Removed, nodePos(t, n), "", fmt.Sprintf("template variable %s is removed in Airflow 3; use logical_date, data_interval_start or data_interval_end", m[1]))
 	}
 	key := secretContext(t, n)
@@ -304,20 +307,30 @@ func redact(v string) string {
 }
 
 // credentialPatterns find credentials by shape, wherever they appear.
+// Each pattern has literal hints; the regexp only runs on files containing
+// one, which keeps the scan off the hot path for the common clean file.
 var credentialPatterns = []struct {
-	re   *regexp.Regexp
-	what string
+	hints []string
+	re    *regexp.Regexp
+	what  string
 }{
-	{regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`), "an AWS access key ID"},
-	{regexp.MustCompile(`-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----`), "a private key"},
-	{regexp.MustCompile(`\b(ghp|gho|ghs|ghu)_[A-Za-z0-9]{36}\b`), "a GitHub token"},
-	{regexp.MustCompile(`\bxox[abpr]-[A-Za-z0-9-]{10,}`), "a Slack token"},
-	{regexp.MustCompile(`\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'"]+:([^\s@/'"{}$<>*]{3,})@[^\s'"]+`), "a connection URI with an inline password"},
+	{[]string{"AKIA", "ASIA"}, regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`), "an AWS access key ID"},
+	{[]string{"PRIVATE KEY-----"}, regexp.MustCompile(`-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----`), "a private key"},
+	{[]string{"ghp_", "gho_", "ghs_", "ghu_"}, regexp.MustCompile(`\b(ghp|gho|ghs|ghu)_[A-Za-z0-9]{36}\b`), "a GitHub token"},
+	{[]string{"xox"}, regexp.MustCompile(`\bxox[abpr]-[A-Za-z0-9-]{10,}`), "a Slack token"},
+	{[]string{"://"}, regexp.MustCompile(`\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'"]+:([^\s@/'"{}$<>*]{3,})@[^\s'"]+`), "a connection URI with an inline password"},
 }
 
 func secretPatterns(in *interp, t *ptree) {
 	src := t.src
 	for _, p := range credentialPatterns {
+		hinted := false
+		for _, h := range p.hints {
+			hinted = hinted || bytes.Contains(src, []byte(h))
+		}
+		if !hinted || p.what == "a connection URI with an inline password" && !bytes.Contains(src, []byte("@")) {
+			continue
+		}
 		for _, loc := range p.re.FindAllIndex(src, 8) {
 			line, col := lineCol(src, loc[0])
 			v := string(src[loc[0]:loc[1]])

@@ -24,6 +24,15 @@ extern uint16_t ts_tree_cursor_current_field_id(const TSTreeCursor *self);
 extern bool ts_tree_cursor_goto_parent(TSTreeCursor *self);
 extern bool ts_tree_cursor_goto_next_sibling(TSTreeCursor *self);
 extern bool ts_tree_cursor_goto_first_child(TSTreeCursor *self);
+typedef struct TSParser TSParser;
+typedef struct TSTree TSTree;
+typedef struct TSLanguage TSLanguage;
+extern TSParser *ts_parser_new(void);
+extern void ts_parser_delete(TSParser *self);
+extern bool ts_parser_set_language(TSParser *self, const TSLanguage *language);
+extern TSTree *ts_parser_parse_string(TSParser *self, const TSTree *old_tree, const char *string, uint32_t length);
+extern void ts_tree_delete(TSTree *self);
+extern TSNode ts_tree_root_node(const TSTree *self);
 
 typedef struct afnode {
 	uint32_t start, end;
@@ -77,26 +86,63 @@ static int32_t af_flatten(const TSNode *root, afnode *out, int32_t cap, int32_t 
 		}
 	}
 }
+
+// af_parse parses src with parser and flattens the tree into out, as
+// af_flatten does. Parsing from a C buffer avoids a Go callback per chunk.
+static int32_t af_parse(TSParser *parser, const char *src, uint32_t len, afnode *out, int32_t cap, int32_t *stack, int32_t stack_cap) {
+	TSTree *tree = ts_parser_parse_string(parser, NULL, src, len);
+	if (tree == NULL) return -1;
+	TSNode root = ts_tree_root_node(tree);
+	int32_t n = af_flatten(&root, out, cap, stack, stack_cap);
+	ts_tree_delete(tree);
+	return n;
+}
+
+static TSParser *af_new_parser(const void *lang) {
+	TSParser *p = ts_parser_new();
+	if (!ts_parser_set_language(p, (const TSLanguage *)lang)) {
+		ts_parser_delete(p);
+		return NULL;
+	}
+	return p;
+}
 */
 import "C"
 
-import (
-	"unsafe"
-
-	sitter "github.com/tree-sitter/go-tree-sitter"
-)
+import "unsafe"
 
 // maxDepth bounds the nesting the flattener follows; deeper subtrees (only
 // seen in generated or hostile input) are cut off rather than risk the stack.
 const maxDepth = 4096
 
-// flatten copies the tree under root into nodes, in one call into C.
-func flatten(root *sitter.Node, sizeHint int) []C.afnode {
+// cParser is a tree-sitter parser used from C. It is not safe for concurrent use.
+type cParser struct{ p *C.TSParser }
+
+func newCParser(lang unsafe.Pointer) (*cParser, bool) {
+	p := C.af_new_parser(lang)
+	return &cParser{p: p}, p != nil
+}
+
+func (c *cParser) close() {
+	if c.p != nil {
+		C.ts_parser_delete(c.p)
+		c.p = nil
+	}
+}
+
+// parse parses src and returns its flattened tree, in one call into C.
+func (c *cParser) parse(src []byte, sizeHint int) []C.afnode {
 	stack := make([]C.int32_t, 2*maxDepth)
 	buf := make([]C.afnode, max(sizeHint, 64))
+	var text *C.char
+	if len(src) > 0 {
+		text = (*C.char)(unsafe.Pointer(&src[0]))
+	}
 	for {
-		// sitter.Node is documented as a C-compatible TSNode.
-		n := C.af_flatten((*C.TSNode)(unsafe.Pointer(root)), &buf[0], C.int32_t(len(buf)), &stack[0], C.int32_t(maxDepth))
+		n := C.af_parse(c.p, text, C.uint32_t(len(src)), &buf[0], C.int32_t(len(buf)), &stack[0], C.int32_t(maxDepth))
+		if n < 0 {
+			return nil
+		}
 		if int(n) <= len(buf) {
 			return buf[:n]
 		}

@@ -37,17 +37,17 @@ type ptree struct {
 // pyParser owns one tree-sitter parser and the grammar's name tables. It is
 // not safe for concurrent use: make one per goroutine.
 type pyParser struct {
-	p      *sitter.Parser
+	c      *cParser
 	kinds  []string
 	fields []string
 }
 
 func newPyParser() *pyParser {
 	lang := sitter.NewLanguage(ts.Language())
-	p := sitter.NewParser()
-	if err := p.SetLanguage(lang); err != nil {
-		// The grammar is compiled in; a version mismatch is a build bug.
-		panic("airflow: tree-sitter-python grammar rejected: " + err.Error())
+	c, ok := newCParser(ts.Language())
+	if !ok {
+		// The grammar is compiled in; an ABI mismatch is a build bug.
+		panic("airflow: tree-sitter rejected the tree-sitter-python grammar (ABI mismatch)")
 	}
 	kinds := make([]string, lang.NodeKindCount()+1)
 	for i := range kinds {
@@ -57,16 +57,16 @@ func newPyParser() *pyParser {
 	for i := 1; i < len(fields); i++ {
 		fields[i] = lang.FieldNameForId(uint16(i))
 	}
-	return &pyParser{p: p, kinds: kinds, fields: fields}
+	return &pyParser{c: c, kinds: kinds, fields: fields}
 }
 
-func (pp *pyParser) close() { pp.p.Close() }
+func (pp *pyParser) close() { pp.c.close() }
 
 // parse parses src and flattens the tree.
 func (pp *pyParser) parse(src []byte) *ptree {
-	tree := pp.p.Parse(src, nil)
-	defer tree.Close()
-	raw := flatten(tree.RootNode(), len(src)/3+16)
+	// Parsing and flattening happen in one call into C; the source is read
+	// in place and the tree is freed before returning.
+	raw := pp.c.parse(src, len(src)/3+16)
 	t := &ptree{src: src, nodes: make([]pnode, len(raw))}
 	for i := range raw {
 		r := &raw[i]
