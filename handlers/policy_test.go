@@ -117,7 +117,7 @@ type policyHarness struct {
 	handlers map[string]githubapp.EventHandler
 }
 
-func newPolicyHarness(t *testing.T, withOps bool) *policyHarness {
+func newPolicyHarness(t testing.TB, withOps bool) *policyHarness {
 	t.Helper()
 	emu := githubemu.New(githubemu.Options{Account: org})
 	base, stop := emu.Start()
@@ -176,7 +176,7 @@ func newPolicyHarness(t *testing.T, withOps bool) *policyHarness {
 }
 
 // deliver hands the emulator's latest webhook of event to its handler.
-func (h *policyHarness) deliver(t *testing.T, event string) {
+func (h *policyHarness) deliver(t testing.TB, event string) {
 	t.Helper()
 	d, ok := h.emu.LastDelivery(event)
 	if !ok {
@@ -191,7 +191,7 @@ func (h *policyHarness) deliver(t *testing.T, event string) {
 	}
 }
 
-func (h *policyHarness) openPR(t *testing.T, branch, author string, files map[string]string, fork bool) *githubemu.PullRequest {
+func (h *policyHarness) openPR(t testing.TB, branch, author string, files map[string]string, fork bool) *githubemu.PullRequest {
 	t.Helper()
 	h.repo.CreateBranch(branch, "main")
 	h.repo.Commit(branch, files, "change", author)
@@ -202,7 +202,7 @@ func (h *policyHarness) openPR(t *testing.T, branch, author string, files map[st
 
 // policyRun is the latest conveyor/policy run at sha. Every run of it there
 // must be completed: none is left waiting.
-func (h *policyHarness) policyRun(t *testing.T, sha string) githubemu.CheckRun {
+func (h *policyHarness) policyRun(t testing.TB, sha string) githubemu.CheckRun {
 	t.Helper()
 	var latest githubemu.CheckRun
 	for _, r := range h.repo.CheckRuns(sha) {
