@@ -41,6 +41,10 @@ type Options struct {
 	// Operations carries out the environment commands (/promote, /rollback …);
 	// nil answers them "deploys are not configured on this server".
 	Operations handlers.Operations
+	// Deploy, when set, builds a release of every merge, runs the merge flow
+	// and carries out the environment commands (it takes the place of
+	// Operations).
+	Deploy *DeployOptions
 }
 
 // App is one running Conveyor.
@@ -51,6 +55,8 @@ type App struct {
 	Store   *store.DB
 	// Audit is the hash-chained audit log the handlers append to.
 	Audit *store.AuditLog
+	// Deploys is the deploy side when Options.Deploy was set; nil otherwise.
+	Deploys *Deploys
 }
 
 // New wires the App. Nothing starts until Start.
@@ -83,16 +89,25 @@ func New(opts Options) (*App, error) {
 	}
 	secrets := cfg.WebhookSecretValues()
 	audit := store.NewAuditLog(opts.Store)
+	redactor := timeline.NewRedactor(secrets...)
+	var deploys *Deploys
+	var releases handlers.Releases
+	ops := opts.Operations
+	if opts.Deploy != nil {
+		deploys = newDeploys(*opts.Deploy, opts.Store, clients, redactor, opts.Logger)
+		ops, releases = deploys, deploys
+	}
 	hs := handlers.New(handlers.Deps{
 		Clients:    clients,
 		Registry:   builtin.Registry(),
 		Logger:     opts.Logger,
 		AppID:      cfg.GitHub.AppID,
 		Executor:   opts.Executor,
-		Redactor:   timeline.NewRedactor(secrets...),
+		Redactor:   redactor,
 		Policy:     store.NewPolicyStore(opts.Store),
 		Audit:      audit,
-		Operations: opts.Operations,
+		Operations: ops,
+		Releases:   releases,
 	})
 	in := cfg.Inbox
 	srv, err := webhook.NewServer(webhook.Options{
@@ -113,7 +128,7 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	return &App{Webhook: srv, Clients: clients, Metrics: metrics, Store: opts.Store, Audit: audit}, nil
+	return &App{Webhook: srv, Clients: clients, Metrics: metrics, Store: opts.Store, Audit: audit, Deploys: deploys}, nil
 }
 
 // Handler serves the webhook endpoint, health, readiness and metrics.

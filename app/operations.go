@@ -1,0 +1,430 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v74/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/deploy"
+	"github.com/parcelflow/conveyor/deploy/artifacts"
+	"github.com/parcelflow/conveyor/deploy/release"
+	"github.com/parcelflow/conveyor/handlers"
+	"github.com/parcelflow/conveyor/policy"
+	"github.com/parcelflow/conveyor/store"
+	"github.com/parcelflow/conveyor/timeline"
+)
+
+// DeployOptions are the deploy side's parts: where releases are stored and
+// how environments are reached. The engine is built per repository from
+// its base branch's config, so the environments always follow the repo.
+type DeployOptions struct {
+	Artifacts artifacts.Store
+	Targets   deploy.Opener
+	// WorkDir holds materialized releases for the executor.
+	WorkDir string
+	// Lease is how long an environment lock lives without renewal (default 2 min).
+	Lease time.Duration
+	// LockTTL is how long a person's /lock holds (default 24 h).
+	LockTTL time.Duration
+	// LogURL returns a deployment's log link (nil: none).
+	LogURL func(deploymentID string) string
+}
+
+// Deploys carries out merges and environment commands over deploy.Engine:
+// it implements handlers.Operations and handlers.Releases.
+type Deploys struct {
+	opts     DeployOptions
+	db       *store.DB
+	clients  githubapp.ClientCreator
+	redactor *timeline.Redactor
+	holder   string
+	log      zerolog.Logger
+}
+
+var (
+	_ handlers.Operations = (*Deploys)(nil)
+	_ handlers.Releases   = (*Deploys)(nil)
+)
+
+func newDeploys(opts DeployOptions, db *store.DB, clients githubapp.ClientCreator, red *timeline.Redactor, log zerolog.Logger) *Deploys {
+	if opts.LockTTL <= 0 {
+		opts.LockTTL = 24 * time.Hour
+	}
+	return &Deploys{opts: opts, db: db, clients: clients, redactor: red, holder: fmt.Sprintf("conveyor-%d", time.Now().UnixNano()), log: log}
+}
+
+// engine builds the engine for one repository and config; its reporter
+// mirrors deployments to that repository's GitHub deployments.
+func (d *Deploys) engine(cfg *config.RepoConfig, inst int64, owner, repo string) (*deploy.Engine, error) {
+	gh, err := d.clients.NewInstallationClient(inst)
+	if err != nil {
+		return nil, fmt.Errorf("making a client for installation %d: %w", inst, err)
+	}
+	w := timeline.New(gh, owner, repo, d.redactor)
+	return deploy.New(deploy.Options{
+		DB: d.db, Config: cfg, Artifacts: d.opts.Artifacts, Targets: d.opts.Targets,
+		Reporter: &deploy.TimelineReporter{W: w, Config: cfg}, WorkDir: d.opts.WorkDir,
+		Lease: d.opts.Lease, LogURL: d.opts.LogURL, Holder: d.holder, Log: d.log,
+	})
+}
+
+// Publish builds the release of the merge commit's tree, stores its bytes
+// and registers it. The same tree is the same release, so a retry is a no-op.
+func (d *Deploys) Publish(ctx context.Context, m handlers.Merge) (string, error) {
+	e, err := d.engine(m.Config, m.InstallationID, m.Owner, m.Repo)
+	if err != nil {
+		return "", err
+	}
+	var cs []release.Check
+	for _, c := range m.Checks {
+		cs = append(cs, release.Check{Name: c.Name, Conclusion: c.Conclusion})
+	}
+	rel, err := release.Build(m.Tree, m.Config, release.Meta{SHA: m.SHA, PR: m.PR, Checks: cs, Risk: string(m.Risk.Level)}, time.Now())
+	if err != nil {
+		return "", err
+	}
+	if err := release.Publish(ctx, d.opts.Artifacts, rel, m.Tree); err != nil {
+		return "", err
+	}
+	if err := e.Register(ctx, rel); err != nil {
+		return "", err
+	}
+	return rel.ID, nil
+}
+
+// Flow resumes any deployment a crash left behind, then runs the merge flow.
+// Environments already running the release are skipped, so a redelivered
+// push picks up where the last attempt stopped.
+func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string) (handlers.FlowOutcome, error) {
+	e, err := d.engine(m.Config, m.InstallationID, m.Owner, m.Repo)
+	if err != nil {
+		return handlers.FlowOutcome{}, err
+	}
+	if _, err := e.Resume(ctx); err != nil {
+		return handlers.FlowOutcome{}, fmt.Errorf("resuming unfinished deployments: %w", err)
+	}
+	res, err := e.Flow(ctx, releaseID, m.Actor)
+	var out handlers.FlowOutcome
+	if res != nil {
+		for _, dep := range res.Deployments {
+			if dep.State == deploy.StateSucceeded {
+				out.Deployed = append(out.Deployed, dep.Env)
+			}
+		}
+		out.StoppedAt, out.Reason = res.StoppedAt, res.Reason
+	}
+	return out, err
+}
+
+// repoConfig reads the base branch's config when a method is not given one.
+func (d *Deploys) repoConfig(ctx context.Context, pr handlers.PullRequestRef) (*config.RepoConfig, error) {
+	gh, err := d.clients.NewInstallationClient(pr.InstallationID)
+	if err != nil {
+		return nil, err
+	}
+	ref := pr.BaseRef
+	file, _, resp, err := gh.Repositories.GetContents(ctx, pr.Owner, pr.Repo, config.RepoConfigPath, &github.RepositoryContentGetOptions{Ref: ref})
+	if resp != nil && resp.StatusCode == http.StatusNotFound {
+		return nil, handlers.Refuse("config", "%s has no %s", ref, config.RepoConfigPath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := file.GetContent()
+	if err != nil {
+		return nil, err
+	}
+	return config.ParseRepo(config.RepoConfigPath, []byte(s))
+}
+
+// releaseOf finds the release of the PR: the one built from its merge
+// commit once merged. Releases are built on merge, so an open PR has none.
+func (d *Deploys) releaseOf(ctx context.Context, e *deploy.Engine, cfg *config.RepoConfig, pr handlers.PullRequestRef) (*release.Release, error) {
+	want := map[string]bool{pr.HeadSHA: true}
+	if pr.MergeCommitSHA != "" {
+		want[pr.MergeCommitSHA] = true
+	}
+	proms, err := d.db.Promotions(ctx, deploy.PromotionWaiting)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	try := func(id string) (*release.Release, error) {
+		if seen[id] {
+			return nil, nil
+		}
+		seen[id] = true
+		rel, err := e.Release(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if want[rel.SHA] || (pr.Merged && rel.PR == pr.Number) {
+			return rel, nil
+		}
+		return nil, nil
+	}
+	for i := len(proms) - 1; i >= 0; i-- {
+		if rel, err := try(proms[i].ReleaseID); rel != nil || err != nil {
+			return rel, err
+		}
+	}
+	for _, env := range cfg.EnvironmentNames() {
+		hist, err := e.History(ctx, env, 100)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hist {
+			if rel, err := try(h.ReleaseID); rel != nil || err != nil {
+				return rel, err
+			}
+		}
+	}
+	if !pr.Merged {
+		return nil, handlers.Refuse("release", "PR #%d is not merged: releases are built from the merge commit on %s", pr.Number, pr.BaseRef)
+	}
+	return nil, handlers.Refuse("release", "no release was built from the merge commit %.7s of PR #%d yet", pr.MergeCommitSHA, pr.Number)
+}
+
+// PromotionState implements handlers.Operations.
+func (d *Deploys) PromotionState(ctx context.Context, pr handlers.PullRequestRef, env string) (handlers.PromotionState, error) {
+	cfg, err := d.repoConfig(ctx, pr)
+	if err != nil {
+		return handlers.PromotionState{}, err
+	}
+	e, err := d.engine(cfg, pr.InstallationID, pr.Owner, pr.Repo)
+	if err != nil {
+		return handlers.PromotionState{}, err
+	}
+	rel, err := d.releaseOf(ctx, e, cfg, pr)
+	if err != nil {
+		return handlers.PromotionState{}, err
+	}
+	// The checks are read at the PR's head, which the handler fills in.
+	st := handlers.PromotionState{Release: policy.Release{ID: rel.ID}}
+	if prev, ok := cfg.Previous(env); ok {
+		hist, err := e.History(ctx, prev, 100)
+		if err != nil {
+			return st, err
+		}
+		for _, h := range hist {
+			if h.State == deploy.StateSucceeded {
+				st.Previous = &policy.EnvState{Env: prev, ReleaseID: h.ReleaseID, SHA: h.Details.SHA, SmokeGreen: smokeGreen(h), GreenSince: h.FinishedAt}
+				break
+			}
+		}
+	}
+	l, err := d.db.CurrentLock(ctx, env)
+	if err != nil {
+		return st, err
+	}
+	if l.Person != "" && l.Held(time.Now()) {
+		st.Lock = &policy.Lock{Env: env, Holder: l.Person, Reason: l.Reason}
+	}
+	return st, nil
+}
+
+func smokeGreen(d *deploy.Deployment) bool {
+	for _, s := range d.Details.Smoke {
+		if !s.Passed {
+			return false
+		}
+	}
+	return d.State == deploy.StateSucceeded
+}
+
+// Promote implements handlers.Operations.
+func (d *Deploys) Promote(ctx context.Context, req handlers.OpRequest) (string, error) {
+	e, err := d.engine(req.Config, req.PR.InstallationID, req.PR.Owner, req.PR.Repo)
+	if err != nil {
+		return "", err
+	}
+	rel, err := d.releaseOf(ctx, e, req.Config, req.PR)
+	if err != nil {
+		return "", err
+	}
+	bg := req.Gates != nil && req.Gates.BreakGlass
+	report(ctx, req, fmt.Sprintf("Deploying release `%s` to %s…", rel.Short(), req.Command.Env))
+	dep, err := e.Promote(ctx, deploy.Request{ReleaseID: rel.ID, Env: req.Command.Env, Actor: req.Actor.Login, Reason: "promote", BreakGlass: bg})
+	if errors.Is(err, deploy.ErrGate) || errors.Is(err, deploy.ErrInFlight) {
+		return "", handlers.Refuse("deploy", "%s", err.Error())
+	}
+	return deploymentReply(dep, err)
+}
+
+// Rollback implements handlers.Operations.
+func (d *Deploys) Rollback(ctx context.Context, req handlers.OpRequest) (string, error) {
+	e, err := d.engine(req.Config, req.PR.InstallationID, req.PR.Owner, req.PR.Repo)
+	if err != nil {
+		return "", err
+	}
+	cur, err := e.Current(ctx, req.Command.Env)
+	if err != nil {
+		return "", err
+	}
+	if cur == nil {
+		return "", handlers.Refuse("rollback", "nothing has been deployed to %s, so there is nothing to roll back", req.Command.Env)
+	}
+	report(ctx, req, fmt.Sprintf("Rolling %s back from release `%s`…", req.Command.Env, release.Short(cur.ReleaseID)))
+	reason := "rollback"
+	if req.Command.Reason != "" {
+		reason = "rollback: " + req.Command.Reason
+	}
+	dep, err := e.Rollback(ctx, deploy.Request{ReleaseID: req.Command.Release, Env: req.Command.Env, Actor: req.Actor.Login, Reason: reason,
+		BreakGlass: req.Gates != nil && req.Gates.BreakGlass})
+	if dep == nil && err != nil {
+		return "", handlers.Refuse("rollback", "%s", err.Error())
+	}
+	return deploymentReply(dep, err)
+}
+
+// Backfill implements handlers.Operations. Backfills are not run by this
+// server: they would start DAG runs in MWAA, which the embedded targets lack.
+func (d *Deploys) Backfill(ctx context.Context, req handlers.OpRequest) (string, error) {
+	return "", handlers.Refuse("backfill", "backfills are not run by this server yet; trigger %s in the Airflow UI", req.Command.DagID)
+}
+
+// Plan implements handlers.Operations: per environment, which files the
+// PR's release changes against what runs there.
+func (d *Deploys) Plan(ctx context.Context, req handlers.OpRequest) (string, error) {
+	e, err := d.engine(req.Config, req.PR.InstallationID, req.PR.Owner, req.PR.Repo)
+	if err != nil {
+		return "", err
+	}
+	rel, err := d.releaseOf(ctx, e, req.Config, req.PR)
+	if err != nil {
+		return "", err
+	}
+	envs := req.Config.EnvironmentNames()
+	if req.Command.Env != "" {
+		envs = []string{req.Command.Env}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Plan for release `%s` (`%.7s`, %s risk)\n\n| env | runs | added | changed | removed |\n|---|---|---|---|---|\n", rel.Short(), rel.SHA, rel.Risk)
+	for _, env := range envs {
+		cur, err := e.Current(ctx, env)
+		if err != nil {
+			return "", err
+		}
+		old := map[string]string{}
+		runs := "nothing"
+		if cur != nil {
+			runs = "`" + release.Short(cur.ReleaseID) + "`"
+			prev, err := e.Release(ctx, cur.ReleaseID)
+			if err != nil {
+				return "", err
+			}
+			for _, f := range prev.Files {
+				old[f.Path] = f.SHA256
+			}
+		}
+		var added, changed int
+		for _, f := range rel.Files {
+			h, ok := old[f.Path]
+			switch {
+			case !ok:
+				added++
+			case h != f.SHA256:
+				changed++
+			}
+			delete(old, f.Path)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d |\n", env, runs, added, changed, len(old))
+	}
+	return b.String(), nil
+}
+
+// Status implements handlers.Operations: the per-environment table.
+func (d *Deploys) Status(ctx context.Context, req handlers.OpRequest) (string, error) {
+	e, err := d.engine(req.Config, req.PR.InstallationID, req.PR.Owner, req.PR.Repo)
+	if err != nil {
+		return "", err
+	}
+	sts, err := e.Status(ctx)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := deploy.WriteStatus(&buf, sts); err != nil {
+		return "", err
+	}
+	return "What runs where:\n\n```\n" + buf.String() + "```", nil
+}
+
+// Lock implements handlers.Operations.
+func (d *Deploys) Lock(ctx context.Context, req handlers.OpRequest) (string, error) {
+	e, err := d.engine(req.Config, req.PR.InstallationID, req.PR.Owner, req.PR.Repo)
+	if err != nil {
+		return "", err
+	}
+	l, err := e.Lock(ctx, req.Command.Env, req.Actor.Login, req.Command.Reason, d.opts.LockTTL)
+	var locked *store.LockedError
+	if errors.As(err, &locked) {
+		return "", handlers.Refuse("lock", "%s", err.Error())
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("🔒 %s is locked by @%s until %s: deploys by anyone else stop at the lock gate. `/unlock %s` frees it.",
+		req.Command.Env, req.Actor.Login, l.ExpiresAt.UTC().Format(time.RFC3339), req.Command.Env), nil
+}
+
+// Unlock implements handlers.Operations.
+func (d *Deploys) Unlock(ctx context.Context, req handlers.OpRequest) (string, error) {
+	e, err := d.engine(req.Config, req.PR.InstallationID, req.PR.Owner, req.PR.Repo)
+	if err != nil {
+		return "", err
+	}
+	if err := e.Unlock(ctx, req.Command.Env); err != nil {
+		return "", handlers.Refuse("unlock", "%s", err.Error())
+	}
+	return fmt.Sprintf("🔓 %s is unlocked.", req.Command.Env), nil
+}
+
+func report(ctx context.Context, req handlers.OpRequest, md string) {
+	if req.Progress != nil {
+		req.Progress(ctx, md)
+	}
+}
+
+// deploymentReply describes a finished deployment; a failed one is an error.
+func deploymentReply(dep *deploy.Deployment, err error) (string, error) {
+	if dep == nil {
+		if err == nil {
+			err = errors.New("the engine returned no deployment")
+		}
+		return "", err
+	}
+	var b strings.Builder
+	icon := "✅"
+	if dep.State != deploy.StateSucceeded {
+		icon = "❌"
+	}
+	fmt.Fprintf(&b, "%s **%s** of release `%s` to **%s**: %s (deployment `%s`)", icon, dep.Kind, release.Short(dep.ReleaseID), dep.Env, dep.State, dep.ID)
+	if dep.Details.RolledBackRelease != "" {
+		fmt.Fprintf(&b, "\n\nReplaced release `%s`; the bucket now holds %s.", release.Short(dep.Details.RolledBackRelease), dep.Details.BucketState)
+	}
+	if w := dep.Details.DagRunsToReview; w != nil && len(w.DAGs) > 0 {
+		fmt.Fprintf(&b, "\n\nDAG runs to review (they ran the replaced code from %s until %s; nothing was re-triggered): %s",
+			w.From.UTC().Format(time.RFC3339), w.Until.UTC().Format(time.RFC3339), strings.Join(w.DAGs, ", "))
+	}
+	if dep.Details.LogURL != "" {
+		fmt.Fprintf(&b, "\n\n[Log](%s)", dep.Details.LogURL)
+	}
+	if err != nil || dep.State != deploy.StateSucceeded {
+		msg := dep.Error
+		if err != nil {
+			msg = err.Error()
+		}
+		return "", fmt.Errorf("%s %s to %s ended %s: %s", dep.Kind, release.Short(dep.ReleaseID), dep.Env, dep.State, msg)
+	}
+	return b.String(), nil
+}
