@@ -6,7 +6,10 @@ package demo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -18,9 +21,18 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/parcelflow/conveyor/app"
 	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/deploy"
+	"github.com/parcelflow/conveyor/deploy/airflow"
+	"github.com/parcelflow/conveyor/deploy/artifacts"
 	"github.com/parcelflow/conveyor/deploy/executor"
+	"github.com/parcelflow/conveyor/deploy/identity"
+	"github.com/parcelflow/conveyor/deploy/warehouse"
+	"github.com/parcelflow/conveyor/deploy/warehouse/duckdb"
 	"github.com/parcelflow/conveyor/internal/githubemu"
 	"github.com/parcelflow/conveyor/store"
 )
@@ -30,15 +42,24 @@ const (
 	Org      = "parcelflow"
 	RepoName = "data-platform"
 	secret   = "demo-webhook-secret"
+	// ArtifactBucket holds releases, as deploy.artifact_bucket of the sample repo names it.
+	ArtifactBucket = "parcelflow-conveyor-releases"
 )
+
+// EnvBuckets are the MWAA buckets of the sample repo's environments; the
+// stack creates each, versioned, on its local S3 server.
+var EnvBuckets = map[string]string{"dev": "parcelflow-mwaa-dev", "staging": "parcelflow-mwaa-staging", "prod": "parcelflow-mwaa-prod"}
 
 // Stack is a running Conveyor wired to a GitHub emulator.
 type Stack struct {
-	Emu     *githubemu.Emulator
-	App     *app.App
-	Store   *store.DB
-	Repo    *githubemu.Repo
-	URL     string
+	Emu   *githubemu.Emulator
+	App   *app.App
+	Store *store.DB
+	Repo  *githubemu.Repo
+	URL   string
+	// S3 is the local S3-compatible server holding the releases and the
+	// environments' buckets.
+	S3      *artifacts.LocalS3
 	dir     string
 	closers []func()
 }
@@ -92,7 +113,12 @@ inbox:
 	if opts.Logger != nil {
 		logger = *opts.Logger
 	}
-	a, err := app.New(app.Options{Config: cfg, PrivateKey: s.Emu.AppPrivateKeyPEM(), Store: db, Logger: logger, Executor: &executor.Local{}})
+	dep, err := s.startDeploys(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	a, err := app.New(app.Options{Config: cfg, PrivateKey: s.Emu.AppPrivateKeyPEM(), Store: db, Logger: logger, Executor: &executor.Local{}, Deploy: dep})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -248,4 +274,69 @@ func hasReaction(c githubemu.Comment, contents ...string) bool {
 		}
 	}
 	return false
+}
+
+// startDeploys brings up the embedded deploy targets: a local S3 server
+// with the artifact bucket and one versioned bucket per environment, and a
+// DuckDB file per environment in the stack's directory.
+func (s *Stack) startDeploys(ctx context.Context) (*app.DeployOptions, error) {
+	ls3, err := artifacts.StartLocalS3(nil)
+	if err != nil {
+		return nil, err
+	}
+	s.S3 = ls3
+	s.closers = append(s.closers, func() { ls3.Close() })
+	c := ls3.Client(nil)
+	if err := artifacts.EnsureBucket(ctx, c, ArtifactBucket, false); err != nil {
+		return nil, err
+	}
+	for _, b := range EnvBuckets {
+		if err := artifacts.EnsureBucket(ctx, c, b, true); err != nil {
+			return nil, err
+		}
+	}
+	opener := &deploy.AWSOpener{
+		Identity:   identity.Static{},
+		S3Endpoint: ls3.URL,
+		NoMWAA:     true,
+		Warehouse: func(_ context.Context, env *config.Environment) (warehouse.Deployer, error) {
+			return duckdb.Open(filepath.Join(s.dir, env.Name+".duckdb"))
+		},
+		Executor: func(*config.Environment, aws.Config) executor.Executor { return &executor.Local{} },
+		Parallel: 8,
+	}
+	return &app.DeployOptions{
+		Artifacts: &artifacts.S3{Client: c, Bucket: ArtifactBucket, Prefix: "releases"},
+		Targets:   opener,
+		WorkDir:   filepath.Join(s.dir, "releases"),
+		Lease:     30 * time.Second,
+	}, nil
+}
+
+// Bucket returns env's DAG bucket as key → sha256 of the object's bytes.
+func (s *Stack) Bucket(ctx context.Context, env string) (map[string]string, error) {
+	b, ok := EnvBuckets[env]
+	if !ok {
+		return nil, fmt.Errorf("no bucket for environment %q", env)
+	}
+	c := s.S3.Client(nil)
+	objs, err := (&airflow.Deployer{S3: c}).List(ctx, airflow.Target{Bucket: b})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k := range objs {
+		o, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(k)})
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(o.Body)
+		o.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(data)
+		out[k] = hex.EncodeToString(sum[:])
+	}
+	return out, nil
 }
