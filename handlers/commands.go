@@ -291,6 +291,22 @@ func (r *commandRun) promote(ctx context.Context, req OpRequest) outcome {
 	if err != nil {
 		return outcome{state: store.CommandFailed, body: "The check runs could not be read: " + err.Error(), reasons: []string{err.Error()}}
 	}
+	var note string
+	if st.Release.SHA != r.pr.HeadSHA && !hasCheck(statuses, policy.PolicyCheckName) {
+		// A release built from the merge commit carries the owners' approval
+		// of the PR's head that was merged: no policy run exists at the merge.
+		head, err := r.checkStatuses(ctx, gh, r.pr.Owner, r.pr.Repo, r.pr.HeadSHA)
+		if err != nil {
+			return outcome{state: store.CommandFailed, body: "The check runs could not be read: " + err.Error(), reasons: []string{err.Error()}}
+		}
+		for _, c := range head {
+			if c.Name == policy.PolicyCheckName && r.pr.Merged {
+				c.SHA = st.Release.SHA
+				statuses = append(statuses, c)
+				note = fmt.Sprintf(" Ownership is the `%s` decision on the PR's head `%.7s`, which was merged as `%.7s`.", policy.PolicyCheckName, r.pr.HeadSHA, st.Release.SHA)
+			}
+		}
+	}
 	freezes, err := r.deps.Policy.Freezes(ctx, r.pr.Owner+"/"+r.pr.Repo, env, r.now())
 	if err != nil {
 		return outcome{state: store.CommandFailed, body: err.Error(), reasons: []string{err.Error()}}
@@ -315,7 +331,7 @@ func (r *commandRun) promote(ctx context.Context, req OpRequest) outcome {
 	if len(risk.Reasons) > 0 {
 		riskLine += ": " + strings.Join(risk.Reasons, "; ")
 	}
-	body := riskLine + ".\n\n" + gd.Summary()
+	body := riskLine + "." + note + "\n\n" + gd.Summary()
 	if auditErr != nil {
 		return outcome{state: store.CommandFailed, body: body + "\n\nThe gate decision could not be recorded, so nothing was deployed: " + auditErr.Error(), reasons: []string{auditErr.Error()}}
 	}
@@ -419,6 +435,15 @@ func (b *Base) checkStatuses(ctx context.Context, gh *github.Client, owner, repo
 		}
 		opts.Page = resp.NextPage
 	}
+}
+
+func hasCheck(cs []policy.CheckStatus, name string) bool {
+	for _, c := range cs {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // latestPerName keeps the last listed run of each name (GitHub lists newest first).

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,8 +69,12 @@ type fakeOps struct {
 }
 
 func (o *fakeOps) PromotionState(ctx context.Context, pr handlers.PullRequestRef, env string) (handlers.PromotionState, error) {
-	st := handlers.PromotionState{Release: policy.Release{ID: "rel-" + pr.HeadSHA[:7], SHA: pr.HeadSHA}}
-	st.Previous = &policy.EnvState{ReleaseID: st.Release.ID, SHA: pr.HeadSHA, SmokeGreen: true, GreenSince: o.now.Add(-48 * time.Hour)}
+	sha := pr.HeadSHA
+	if pr.Merged {
+		sha = pr.MergeCommitSHA // releases are built from the merge commit
+	}
+	st := handlers.PromotionState{Release: policy.Release{ID: "rel-" + sha[:7], SHA: sha}}
+	st.Previous = &policy.EnvState{ReleaseID: st.Release.ID, SHA: sha, SmokeGreen: true, GreenSince: o.now.Add(-48 * time.Hour)}
 	l, err := o.db.CurrentLock(ctx, env)
 	if err != nil {
 		return st, err
@@ -488,6 +493,16 @@ func TestCommands(t *testing.T) {
 		got = h.replies(risky, before)
 		if len(got) != 1 || !strings.Contains(got[0], "| ✅ | policy | conveyor/policy passed") {
 			t.Fatalf("press by devops answered %q", got)
+		}
+	})
+
+	t.Run("a merged PR's release carries the approval of its merged head", func(t *testing.T) {
+		merge := risky.Merge(devops1)
+		c := h.comment(t, risky, devops1, "/promote dev")
+		got := h.replies(risky, c.ID)
+		want := fmt.Sprintf("| ✅ | policy | conveyor/policy passed at %.7s |", merge)
+		if len(got) != 1 || !strings.Contains(got[0], want) || !strings.Contains(got[0], "which was merged as") {
+			t.Fatalf("reply lacks %q:\n%s", want, strings.Join(got, "\n---\n"))
 		}
 	})
 
