@@ -1,7 +1,14 @@
 package config
 
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
 // AirflowSettings configures the conveyor/airflow check.
 type AirflowSettings struct {
+	Pos          Pos `yaml:"-"`
 	RuleSettings `yaml:",inline"`
 	// TargetVersion is the Airflow version the DAGs must be ready for ("2.10", "3.0").
 	TargetVersion string `yaml:"target_version"`
@@ -11,4 +18,25 @@ type AirflowSettings struct {
 	MaxCatchupRuns int `yaml:"max_catchup_runs"`
 }
 
-func (s AirflowSettings) validate(cfg *RepoConfig) Errors { return nil }
+var airflowVersion = regexp.MustCompile(`^[123]\.\d+(\.\d+)?$`)
+
+func (s AirflowSettings) validate(cfg *RepoConfig) Errors {
+	var errs Errors
+	add := func(key, format string, args ...any) {
+		errs = append(errs, &Error{File: cfg.File, Line: s.Pos.Line, Column: s.Pos.Column, Key: "checks.airflow." + key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if s.TargetVersion != "" && !airflowVersion.MatchString(s.TargetVersion) {
+		add("target_version", "expected an Airflow version like \"2.10\" or \"3.0\", got %q", s.TargetVersion)
+	}
+	for _, r := range s.Require {
+		switch strings.ToLower(r) {
+		case "owner", "retries", "tags":
+		default:
+			add("require", "%q cannot be required (known: owner, retries, tags)", r)
+		}
+	}
+	if s.MaxCatchupRuns < 0 {
+		add("max_catchup_runs", "cannot be negative, got %d", s.MaxCatchupRuns)
+	}
+	return errs
+}

@@ -751,7 +751,30 @@ func (st *state) summary(anns []checks.Annotation) (string, string) {
 	fmt.Fprintf(&b, "Repo-wide: %d DAGs in %d files; %d duplicate dag_id definitions; %d files with syntax errors. Target Airflow %s.\n\n",
 		len(st.details.DAGs), st.details.Files, dup, syntax, st.s.TargetVersion)
 	b.WriteString(st.details.ImportCheck.Summary + "\n")
+	if unknown := unknownRules(st.s.AirflowSettings); len(unknown) > 0 {
+		fmt.Fprintf(&b, "\n`.conveyor.yml` names rules this check does not have, so those settings do nothing: %s. The rules are listed in docs/checks/airflow.md.\n", strings.Join(unknown, ", "))
+	}
 	return title, b.String()
+}
+
+// unknownRules returns rule names in the settings that match no rule.
+func unknownRules(s config.AirflowSettings) []string {
+	known := map[string]bool{"*": true}
+	for _, id := range RuleIDs() {
+		known[id] = true
+	}
+	var out []string
+	for _, r := range sortedKeys(s.Rules) {
+		if !known[r] {
+			out = append(out, "`"+r+"`")
+		}
+	}
+	for _, ig := range s.Ignore {
+		if !known[ig.Rule] {
+			out = append(out, "`"+ig.Rule+"`")
+		}
+	}
+	return out
 }
 
 func escapePipe(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
