@@ -1,0 +1,40 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestScenario plays the demo end to end — signed webhooks into the real
+// server, checks, the policy gate, commands — and asserts what the PRs show.
+func TestScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo scenario runs the whole server")
+	}
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := Run(ctx, &out, Options{SampleRepo: "../../testdata/sample-repo", Timeout: 45 * time.Second}); err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"✗ conveyor/airflow",      // the catch-up storm fails the DAG check
+		"backfill-storm",          // … at the DAG's line
+		"CONTRACT-BREAKING",       // the contract change needs its consumers
+		"| `fct_daily_revenue` |", // the dbt impact list reaches the finance mart
+		"Still must approve",      // the DevOps gate before approval
+		"✓ conveyor/policy        success   Approved by all 2 owner group(s)",
+		"Not allowed: only @parcelflow/data-eng-leads, @parcelflow/devops may run /promote in prod.",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(got)
+	}
+}
