@@ -96,7 +96,6 @@ type settings struct {
 	airflow3 bool
 	maxRuns  int
 	known    map[string]bool
-	pools    map[string][]string // pool → environments that declare pools but lack it
 	envPools []envList
 	envQueue []envList
 }
@@ -416,7 +415,7 @@ func (st *state) dagRules(d *DAG, annotate bool) {
 			if runs > int64(s.maxRuns) {
 				add(RuleBackfillStorm, d.ArgLine("start_date"), fmt.Sprintf("DAG %s catches up from %s on schedule %s: about %d runs would be scheduled at once on deploy (limit %d). Each run reloads its interval, a duplicate-load hazard; set catchup=False, move start_date forward, or backfill deliberately", dagName(d), d.StartDate, orDefault(d.Schedule, "(default)"), runs, s.maxRuns))
 				if annotate && s.RuleOn(RuleBackfillStorm, d.File) {
-					st.signals = append(st.signals, policy.Signal{Kind: policy.SignalCatchupStorm, Check: Name, Path: d.File, High: true,
+					st.signals = append(st.signals, policy.Signal{Kind: policy.SignalCatchupStorm, Check: Name, Component: st.component(d.File), Path: d.File, High: true,
 						Reason: fmt.Sprintf("DAG %s would schedule about %d catch-up runs on deploy", dagName(d), runs)})
 				}
 			}
@@ -544,6 +543,16 @@ func (st *state) compare(d *DAG, r *FileResult, baseRes *FileResult, baseIDs, he
 	return ch
 }
 
+// component names the airflow component owning path, for signals.
+func (st *state) component(path string) string {
+	for _, c := range st.in.Config.ComponentsFor(path) {
+		if c.Kind == config.KindAirflow {
+			return c.Name
+		}
+	}
+	return ""
+}
+
 func (st *state) isChanged(p string) bool { _, ok := st.changed[p]; return ok }
 
 // renamedFrom finds the base DAG of the same file whose dag_id disappeared
@@ -563,7 +572,7 @@ func (st *state) renamedFrom(d *DAG, baseRes *FileResult, headIDs map[string][]*
 func (st *state) semantic(d *DAG, ruleID string, line int, high bool, msg string) {
 	st.add(Finding{Rule: ruleID, File: d.File, Line: line, DagID: d.DagID, Message: msg}, true)
 	if st.s.RuleOn(ruleID, d.File) {
-		st.signals = append(st.signals, policy.Signal{Kind: policy.SignalDAGSemantics, Check: Name, Path: d.File, High: high, Reason: msg})
+		st.signals = append(st.signals, policy.Signal{Kind: policy.SignalDAGSemantics, Check: Name, Component: st.component(d.File), Path: d.File, High: high, Reason: msg})
 	}
 }
 
@@ -594,7 +603,7 @@ func (st *state) deletions(baseIDs, headIDs map[string][]*DAG) {
 			f := Finding{Rule: RuleDagDeleted, File: d.File, Line: 1, DagID: id, Message: msg}
 			st.add(f, stillThere)
 			if st.s.RuleOn(RuleDagDeleted, d.File) {
-				st.signals = append(st.signals, policy.Signal{Kind: policy.SignalDAGSemantics, Check: Name, Path: d.File, High: true, Reason: msg})
+				st.signals = append(st.signals, policy.Signal{Kind: policy.SignalDAGSemantics, Check: Name, Component: st.component(d.File), Path: d.File, High: true, Reason: msg})
 			}
 			info := st.info(d, "deleted")
 			st.details.Deleted = append(st.details.Deleted, info)

@@ -71,6 +71,9 @@ func signalKeys(res checks.Result) []string {
 	var out []string
 	for _, s := range res.Signals {
 		out = append(out, fmt.Sprintf("%s %s high=%v", s.Kind, s.Path, s.High))
+		if s.Component != "dags" || s.Check != Name || s.Reason == "" {
+			out = append(out, fmt.Sprintf("incomplete signal %+v", s))
+		}
 	}
 	sort.Strings(out)
 	return out

@@ -101,9 +101,8 @@ type ctx struct {
 	branches []branch
 	// site is the node in the file being analyzed where evaluation entered
 	// another module, so findings point at a line of this file; -1 when none.
-	site    int32
-	inFunc  bool
-	loopVar bool
+	site   int32
+	inFunc bool
 }
 
 // interp evaluates one DAG file.
@@ -220,9 +219,8 @@ func (i *interp) exec(s int32, e *env, c *ctx) (val, bool) {
 	case "for_statement":
 		return i.doFor(s, e, c)
 	case "while_statement":
-		if i.parseTime(c) {
-			i.addFinding(RuleTopLevelCode, i.pos(s, c), "", "a while loop runs at parse time"+i.via(s)+"; the scheduler re-parses this file every 30 s, so the loop runs each time")
-		}
+		// The interpreter only follows parse-time code, so this loop runs on every parse.
+		i.addFinding(RuleTopLevelCode, i.pos(s, c), "", "a while loop runs at parse time"+i.via(s)+"; the scheduler re-parses this file every 30 s, so the loop runs each time")
 		inner := *c
 		inner.gen = "loop"
 		return i.execBlock(t.field(s, "body"), e, &inner)
@@ -277,11 +275,6 @@ func lastNamed(t *ptree, n int32) int32 {
 	}
 	return kids[len(kids)-1]
 }
-
-// parseTime reports whether code in c runs when the scheduler parses the file.
-// The interpreter only follows parse-time code, so this is always true; it
-// exists to say so where findings depend on it.
-func (i *interp) parseTime(*ctx) bool { return true }
 
 func (i *interp) assign(n int32, e *env, c *ctx) val {
 	t := i.cur.t
@@ -409,7 +402,6 @@ func (i *interp) doFor(s int32, e *env, c *ctx) (val, bool) {
 	items, ok := iterItems(iter)
 	if !ok || len(items) > maxUnroll {
 		i.bind(left, patternVal("{"+t.text(left)+"}"), e, c)
-		inner.loopVar = true
 		return i.execBlock(body, e, &inner)
 	}
 	for _, it := range items {
@@ -1135,7 +1127,6 @@ func (i *interp) comprehension(n int32, e *env, c *ctx) val {
 	items, ok := iterItems(iter)
 	if !ok || len(items) > maxUnroll {
 		i.bind(left, patternVal("{"+t.text(left)+"}"), inner, c)
-		lc.loopVar = true
 		i.eval(body, inner, &lc)
 		return unknown
 	}
