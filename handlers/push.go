@@ -77,6 +77,10 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 	if ev.GetDeleted() || branch == ev.GetRef() || branch != ev.GetRepo().GetDefaultBranch() {
 		return nil
 	}
+	if ev.GetCreated() || strings.Trim(ev.GetBefore(), "0") == "" {
+		// A new branch merged nothing: there is no change to ship.
+		return nil
+	}
 	ctx = h.withLogger(ctx, eventType, deliveryID)
 	log := zerolog.Ctx(ctx)
 	owner, repo := ev.GetRepo().GetOwner().GetLogin(), ev.GetRepo().GetName()
@@ -93,8 +97,8 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", sha, err)
 	}
-	if in.ConfigErr != nil || !in.Config.Detected || len(in.Config.Environments) == 0 {
-		log.Info().Str("sha", sha).Msg("no environments configured; nothing to deploy")
+	if in.ConfigErr != nil || in.Config == nil || len(in.Config.Environments) == 0 {
+		log.Info().Str("sha", sha).AnErr("config_error", in.ConfigErr).Msg("no environments configured; nothing to deploy")
 		return nil
 	}
 	m := Merge{InstallationID: inst, Owner: owner, Repo: repo, SHA: sha, Actor: ev.GetPusher().GetName(), Tree: in.Head, Config: in.Config}
