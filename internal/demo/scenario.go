@@ -114,7 +114,90 @@ func Run(ctx context.Context, w io.Writer, opts Options) error {
 			p.Comment(r)
 		}
 	}
+	if _, _, err := s.Command(ctx, pr1, "dave", "/unlock prod", opts.Timeout); err != nil {
+		return err
+	}
+
+	p.Step(5, "carol merges a low-risk DAG change: the release flows dev → staging → prod by itself")
+	good, err := s.mergeChange(ctx, "carol", "tags/customer-metrics", "Tag customer metrics as tier-2", opts.Timeout, func(files map[string]string) map[string]string {
+		return map[string]string{"dags/customer_metrics_taskflow.py": replace(files, "dags/customer_metrics_taskflow.py", `tags=["customers", "metrics"]`, `tags=["customers", "metrics", "tier-2"]`)}
+	})
+	if err != nil {
+		return err
+	}
+	p.Deployments(s.Repo.Deployments())
+	goodBucket, err := s.Bucket(ctx, "prod")
+	if err != nil {
+		return err
+	}
+	p.Say("prod's MWAA bucket now holds %d DAG files, exactly the release of %.7s", len(goodBucket), good.MergeCommitSHA())
+
+	p.Step(6, "a bad release reaches prod; bob (on call) rolls it back")
+	bad, err := s.mergeChange(ctx, "alice", "fix/customer-metrics", "Read customer metrics from the new events table", opts.Timeout, func(files map[string]string) map[string]string {
+		return map[string]string{"dags/customer_metrics_taskflow.py": replace(files, "dags/customer_metrics_taskflow.py", `"tier-2"]`, `"tier-2", "events-v2"]`)}
+	})
+	if err != nil {
+		return err
+	}
+	p.Say("prod runs %.7s; its tasks fail on the new table. bob comments \"/rollback prod tasks failing on events table\"", bad.MergeCommitSHA())
+	comment, replies, err := s.Command(ctx, bad, "bob", "/rollback prod tasks failing on events table", opts.Timeout)
+	if err != nil {
+		return err
+	}
+	p.Comment(comment)
+	for _, r := range replies {
+		p.Comment(r)
+	}
+	after, err := s.Bucket(ctx, "prod")
+	if err != nil {
+		return err
+	}
+	p.Say("prod's bucket equals the good release byte for byte: %v", sameObjects(goodBucket, after))
+	p.Say("GitHub deployments (the PR timeline and the repo's Environments):")
+	p.Deployments(s.Repo.Deployments())
 	return nil
+}
+
+// mergeChange opens a PR with change, has a data engineer approve it, merges
+// it as merger and waits until prod reports a successful deployment of it.
+func (s *Stack) mergeChange(ctx context.Context, merger, branch, title string, timeout time.Duration, change func(map[string]string) map[string]string) (*githubemu.PullRequest, error) {
+	pr, err := s.openPR("alice", branch, title, change)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.WaitChecks(ctx, pr.HeadSHA(), 6, timeout); err != nil {
+		return nil, err
+	}
+	pr.Review("bob", "APPROVED", "")
+	sha := pr.Merge(merger)
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, d := range s.Repo.Deployments() {
+			if d.Environment == "prod" && d.SHA == sha && d.State() == "success" {
+				return pr, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("release of %.7s did not reach prod within %s", sha, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func sameObjects(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // openPR commits change on a new branch from main and opens a PR by author.

@@ -29,9 +29,17 @@ func TestScenario(t *testing.T) {
 		"Still must approve",      // the DevOps gate before approval
 		"✓ conveyor/policy        success   Approved by all 2 owner group(s)",
 		"Not allowed: only @parcelflow/data-eng-leads, @parcelflow/devops may run /promote in prod.",
+		"prod is locked by @dave",                                   // an accepted command
+		"prod's bucket equals the good release byte for byte: true", // rollback restored prod exactly
+		"rollback 3", // … and shows as a GitHub deployment
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	for _, env := range []string{"dev", "staging", "prod"} {
+		if !strings.Contains(got, "🚀 "+env) {
+			t.Errorf("no GitHub deployment to %s in the demo output", env)
 		}
 	}
 	if t.Failed() {
