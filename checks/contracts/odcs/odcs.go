@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/parcelflow/conveyor/checks/yamlnode"
 )
 
 // APIVersions are the ODCS versions this reader accepts.
@@ -165,7 +167,7 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 	root := doc.Content[0]
 	checkKeys(root, topKeys, "the contract", bad)
 	str := func(n *yaml.Node, key string, required bool) string {
-		v := get(n, key)
+		v := yamlnode.Get(n, key)
 		if v == nil {
 			if required {
 				bad(n, "%s is required", key)
@@ -180,10 +182,10 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 	}
 	c.APIVersion = str(root, "apiVersion", true)
 	if c.APIVersion != "" && !contains(APIVersions, c.APIVersion) {
-		bad(get(root, "apiVersion"), "apiVersion %q is not an ODCS v3 version (%s)", c.APIVersion, strings.Join(APIVersions, ", "))
+		bad(yamlnode.Get(root, "apiVersion"), "apiVersion %q is not an ODCS v3 version (%s)", c.APIVersion, strings.Join(APIVersions, ", "))
 	}
 	if k := str(root, "kind", true); k != "" && k != "DataContract" {
-		bad(get(root, "kind"), "kind must be DataContract, got %q", k)
+		bad(yamlnode.Get(root, "kind"), "kind must be DataContract, got %q", k)
 	}
 	c.ID = str(root, "id", true)
 	c.Version = str(root, "version", true)
@@ -192,24 +194,24 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 	c.Domain = str(root, "domain", false)
 	c.DataProduct = str(root, "dataProduct", false)
 
-	if team := get(root, "team"); team != nil {
+	if team := yamlnode.Get(root, "team"); team != nil {
 		switch team.Kind {
 		case yaml.MappingNode: // v3.1 structure
-			c.OwnerTeam = scalar(get(team, "name"))
+			c.OwnerTeam = yamlnode.Scalar(yamlnode.Get(team, "name"))
 		case yaml.SequenceNode: // v3.0 list of members; the owner team comes from customProperties
 		default:
 			bad(team, "team must be a mapping with name and members (or, in v3.0, a list of members)")
 		}
 	}
-	for _, cp := range seq(get(root, "customProperties"), "customProperties", bad) {
-		prop := scalar(get(cp, "property"))
-		val := get(cp, "value")
+	for _, cp := range yamlnode.Mappings(yamlnode.Get(root, "customProperties"), "customProperties", bad) {
+		prop := yamlnode.Scalar(yamlnode.Get(cp, "property"))
+		val := yamlnode.Get(cp, "value")
 		switch prop {
 		case "":
 			bad(cp, "a custom property needs property and value")
 		case "ownerTeam", "owner_team":
 			if c.OwnerTeam == "" {
-				c.OwnerTeam = scalar(val)
+				c.OwnerTeam = yamlnode.Scalar(val)
 			}
 		case "consumers":
 			if val == nil || val.Kind != yaml.SequenceNode {
@@ -217,9 +219,9 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 				continue
 			}
 			for _, it := range val.Content {
-				cons := Consumer{Team: scalar(it), Line: it.Line}
+				cons := Consumer{Team: yamlnode.Scalar(it), Line: it.Line}
 				if it.Kind == yaml.MappingNode {
-					cons.Team, cons.Use = scalar(get(it, "team")), scalar(get(it, "use"))
+					cons.Team, cons.Use = yamlnode.Scalar(yamlnode.Get(it, "team")), yamlnode.Scalar(yamlnode.Get(it, "use"))
 				}
 				if cons.Team == "" {
 					bad(it, "a consumer needs a team")
@@ -229,24 +231,24 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 			}
 		}
 	}
-	schema := get(root, "schema")
+	schema := yamlnode.Get(root, "schema")
 	if schema == nil {
 		bad(root, "schema is required: the datasets this contract describes")
 	}
-	for _, on := range seq(schema, "schema", bad) {
+	for _, on := range yamlnode.Mappings(schema, "schema", bad) {
 		checkKeys(on, objectKeys, "a schema object", bad)
 		o := Object{Name: str(on, "name", true), PhysicalName: str(on, "physicalName", false), PhysicalType: str(on, "physicalType", false), Line: on.Line}
-		for _, cp := range seq(get(on, "customProperties"), "customProperties", bad) {
-			switch scalar(get(cp, "property")) {
+		for _, cp := range yamlnode.Mappings(yamlnode.Get(on, "customProperties"), "customProperties", bad) {
+			switch yamlnode.Scalar(yamlnode.Get(cp, "property")) {
 			case "dbtModel", "dbt_model":
-				o.DbtModel = scalar(get(cp, "value"))
+				o.DbtModel = yamlnode.Scalar(yamlnode.Get(cp, "value"))
 			case "dbtSource", "dbt_source":
-				o.DbtSource = scalar(get(cp, "value"))
+				o.DbtSource = yamlnode.Scalar(yamlnode.Get(cp, "value"))
 			}
 		}
-		o.Quality = quality(get(on, "quality"), bad)
+		o.Quality = quality(yamlnode.Get(on, "quality"), bad)
 		seen := map[string]bool{}
-		for _, pn := range seq(get(on, "properties"), "properties", bad) {
+		for _, pn := range yamlnode.Mappings(yamlnode.Get(on, "properties"), "properties", bad) {
 			checkKeys(pn, propertyKeys, "a property", bad)
 			p := Property{Name: str(pn, "name", true), LogicalType: str(pn, "logicalType", false), PhysicalType: str(pn, "physicalType", false), Line: pn.Line}
 			if p.Name != "" && seen[strings.ToLower(p.Name)] {
@@ -254,7 +256,7 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 			}
 			seen[strings.ToLower(p.Name)] = true
 			if p.LogicalType != "" && !contains(LogicalTypes, p.LogicalType) {
-				bad(get(pn, "logicalType"), "logicalType %q is not one of %s", p.LogicalType, strings.Join(LogicalTypes, ", "))
+				bad(yamlnode.Get(pn, "logicalType"), "logicalType %q is not one of %s", p.LogicalType, strings.Join(LogicalTypes, ", "))
 			}
 			if p.LogicalType == "" && p.PhysicalType == "" {
 				bad(pn, "property %s needs a logicalType or a physicalType", p.Name)
@@ -262,14 +264,14 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 			p.Required = boolean(pn, "required", bad)
 			p.Unique = boolean(pn, "unique", bad)
 			p.PrimaryKey = boolean(pn, "primaryKey", bad)
-			p.Quality = quality(get(pn, "quality"), bad)
+			p.Quality = quality(yamlnode.Get(pn, "quality"), bad)
 			o.Properties = append(o.Properties, p)
 		}
 		c.Schema = append(c.Schema, o)
 	}
-	for _, sn := range seq(get(root, "slaProperties"), "slaProperties", bad) {
+	for _, sn := range yamlnode.Mappings(yamlnode.Get(root, "slaProperties"), "slaProperties", bad) {
 		s := SLA{Property: str(sn, "property", true), Unit: str(sn, "unit", false), Element: str(sn, "element", false), Line: sn.Line}
-		if v := get(sn, "value"); v == nil {
+		if v := yamlnode.Get(sn, "value"); v == nil {
 			bad(sn, "an SLA property needs a value")
 		} else {
 			s.Value = v.Value
@@ -287,14 +289,14 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 
 func quality(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []Quality {
 	var out []Quality
-	for _, q := range seq(n, "quality", bad) {
-		out = append(out, Quality{Type: scalar(get(q, "type")), Rule: scalar(get(q, "rule")), Line: q.Line})
+	for _, q := range yamlnode.Mappings(n, "quality", bad) {
+		out = append(out, Quality{Type: yamlnode.Scalar(yamlnode.Get(q, "type")), Rule: yamlnode.Scalar(yamlnode.Get(q, "rule")), Line: q.Line})
 	}
 	return out
 }
 
 func boolean(n *yaml.Node, key string, bad func(*yaml.Node, string, ...any)) bool {
-	v := get(n, key)
+	v := yamlnode.Get(n, key)
 	if v == nil {
 		return false
 	}
@@ -312,44 +314,6 @@ func checkKeys(n *yaml.Node, allowed map[string]bool, what string, bad func(*yam
 			bad(key, "%s has no field %q in ODCS v3 (custom fields go under customProperties)", what, key.Value)
 		}
 	}
-}
-
-func seq(n *yaml.Node, what string, bad func(*yaml.Node, string, ...any)) []*yaml.Node {
-	if n == nil || n.Tag == "!!null" {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		bad(n, "%s must be a list", what)
-		return nil
-	}
-	var out []*yaml.Node
-	for _, it := range n.Content {
-		if it.Kind != yaml.MappingNode {
-			bad(it, "each entry of %s must be a mapping", what)
-			continue
-		}
-		out = append(out, it)
-	}
-	return out
-}
-
-func get(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for k := 0; k+1 < len(n.Content); k += 2 {
-		if n.Content[k].Value == key {
-			return n.Content[k+1]
-		}
-	}
-	return nil
-}
-
-func scalar(n *yaml.Node) string {
-	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return ""
-	}
-	return n.Value
 }
 
 func contains(list []string, s string) bool {

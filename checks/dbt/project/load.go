@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/parcelflow/conveyor/checks/yamlnode"
 )
 
 var snapshotRe = regexp.MustCompile(`{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%}`)
@@ -447,7 +449,7 @@ func applyFolderConfig(c *Config, root *yaml.Node, folders []string) {
 		if level >= len(folders) {
 			return
 		}
-		next := get(n, folders[level])
+		next := yamlnode.Get(n, folders[level])
 		if next == nil || next.Kind != yaml.MappingNode {
 			return
 		}
@@ -470,13 +472,13 @@ func (p *Project) readProjectFile(file string, data []byte) *yaml.Node {
 		return nil
 	}
 	root := doc.Content[0]
-	p.Name = scalar(get(root, "name"))
+	p.Name = yamlnode.Scalar(yamlnode.Get(root, "name"))
 	if p.Name == "" {
 		p.Problems = append(p.Problems, Problem{Path: file, Line: root.Line, Msg: "dbt_project.yml needs a name"})
 		p.Name = "project"
 	}
 	paths := func(key string, dst *[]string) {
-		if n := get(root, key); n != nil {
+		if n := yamlnode.Get(root, key); n != nil {
 			if s, ok := nodeValue(n).Strings(); ok {
 				*dst = s
 			} else {
@@ -495,13 +497,13 @@ func (p *Project) readProjectFile(file string, data []byte) *yaml.Node {
 			list[i] = strings.Trim(list[i], "/")
 		}
 	}
-	if v := get(root, "vars"); v != nil {
+	if v := yamlnode.Get(root, "vars"); v != nil {
 		p.Vars = map[string]any{}
 		for k := 0; k+1 < len(v.Content); k += 2 {
 			p.Vars[v.Content[k].Value] = nodeValue(v.Content[k+1]).Raw
 		}
 	}
-	return get(get(root, "models"), p.Name)
+	return yamlnode.Get(yamlnode.Get(root, "models"), p.Name)
 }
 
 // resolve fills depends_on for models and exposures, reports refs that point

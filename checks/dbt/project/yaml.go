@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/parcelflow/conveyor/checks/yamlnode"
 )
 
 // kv is one config key with its value, in declaration order.
@@ -74,29 +76,29 @@ func ParseProperties(path string, data []byte) *propsFile {
 		key, val := root.Content[k].Value, root.Content[k+1]
 		switch key {
 		case "models":
-			for _, item := range seqItems(val, bad, "models") {
+			for _, item := range yamlnode.Mappings(val, "models", bad) {
 				if m, ok := parseModelProps(path, item, bad); ok {
 					pf.Models = append(pf.Models, m)
 				}
 			}
 		case "sources":
-			for _, item := range seqItems(val, bad, "sources") {
+			for _, item := range yamlnode.Mappings(val, "sources", bad) {
 				pf.Sources = append(pf.Sources, parseSource(path, item, bad)...)
 			}
 		case "exposures":
-			for _, item := range seqItems(val, bad, "exposures") {
+			for _, item := range yamlnode.Mappings(val, "exposures", bad) {
 				if e, ok := parseExposure(path, item, bad); ok {
 					pf.Exposures = append(pf.Exposures, e)
 				}
 			}
 		case "groups":
-			for _, item := range seqItems(val, bad, "groups") {
-				name := scalar(get(item, "name"))
+			for _, item := range yamlnode.Mappings(val, "groups", bad) {
+				name := yamlnode.Scalar(yamlnode.Get(item, "name"))
 				if name == "" {
 					bad(item, "a group needs a name")
 					continue
 				}
-				pf.Groups[name] = scalar(get(get(item, "owner"), "name"))
+				pf.Groups[name] = yamlnode.Scalar(yamlnode.Get(yamlnode.Get(item, "owner"), "name"))
 			}
 		}
 	}
@@ -115,45 +117,6 @@ func yamlErrLine(err error) int {
 
 func yamlErrMsg(err error) string {
 	return strings.TrimPrefix(err.Error(), "yaml: ")
-}
-
-func seqItems(n *yaml.Node, bad func(*yaml.Node, string, ...any), what string) []*yaml.Node {
-	if n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		bad(n, "%s must be a list", what)
-		return nil
-	}
-	var out []*yaml.Node
-	for _, item := range n.Content {
-		if item.Kind != yaml.MappingNode {
-			bad(item, "each entry of %s must be a mapping", what)
-			continue
-		}
-		out = append(out, item)
-	}
-	return out
-}
-
-// get returns the value of key in a mapping node, or nil.
-func get(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for k := 0; k+1 < len(n.Content); k += 2 {
-		if n.Content[k].Value == key {
-			return n.Content[k+1]
-		}
-	}
-	return nil
-}
-
-func scalar(n *yaml.Node) string {
-	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return ""
-	}
-	return n.Value
 }
 
 // nodeValue converts YAML into the same Value the Jinja scanner yields, so
@@ -203,47 +166,47 @@ func configKVs(n *yaml.Node) []kv {
 }
 
 func parseModelProps(path string, n *yaml.Node, bad func(*yaml.Node, string, ...any)) (modelProps, bool) {
-	m := modelProps{Name: scalar(get(n, "name")), Path: path, Line: n.Line}
+	m := modelProps{Name: yamlnode.Scalar(yamlnode.Get(n, "name")), Path: path, Line: n.Line}
 	if m.Name == "" {
 		bad(n, "a model entry needs a name")
 		return m, false
 	}
-	m.Config = configKVs(get(n, "config"))
+	m.Config = configKVs(yamlnode.Get(n, "config"))
 	for _, k := range []string{"access", "group"} {
-		if v := get(n, k); v != nil {
+		if v := yamlnode.Get(n, k); v != nil {
 			m.Config = append([]kv{{Key: k, Value: nodeValue(v), Line: v.Line}}, m.Config...)
 		}
 	}
-	if meta := get(n, "meta"); meta != nil {
+	if meta := yamlnode.Get(n, "meta"); meta != nil {
 		m.Config = append([]kv{{Key: "meta", Value: nodeValue(meta), Line: meta.Line}}, m.Config...)
 	}
-	m.Columns = parseColumns(path, get(n, "columns"), bad)
-	m.Constraints = parseConstraints(get(n, "constraints"), bad)
+	m.Columns = parseColumns(path, yamlnode.Get(n, "columns"), bad)
+	m.Constraints = parseConstraints(yamlnode.Get(n, "constraints"), bad)
 	m.Tests = parseTests(path, "", testsNode(n), bad)
-	m.LatestVersion = scalar(get(n, "latest_version"))
-	if vs := get(n, "versions"); vs != nil {
-		for _, item := range seqItems(vs, bad, "versions") {
-			v := versionProps{V: scalar(get(item, "v")), DefinedIn: scalar(get(item, "defined_in")), Line: item.Line}
+	m.LatestVersion = yamlnode.Scalar(yamlnode.Get(n, "latest_version"))
+	if vs := yamlnode.Get(n, "versions"); vs != nil {
+		for _, item := range yamlnode.Mappings(vs, "versions", bad) {
+			v := versionProps{V: yamlnode.Scalar(yamlnode.Get(item, "v")), DefinedIn: yamlnode.Scalar(yamlnode.Get(item, "defined_in")), Line: item.Line}
 			if v.V == "" {
 				bad(item, "model %s: each version needs v", m.Name)
 				continue
 			}
-			v.Config = configKVs(get(item, "config"))
-			if cols := get(item, "columns"); cols != nil {
+			v.Config = configKVs(yamlnode.Get(item, "config"))
+			if cols := yamlnode.Get(item, "columns"); cols != nil {
 				v.HasColumns = true
 				for _, c := range cols.Content {
-					if inc := get(c, "include"); inc != nil {
+					if inc := yamlnode.Get(c, "include"); inc != nil {
 						if s, ok := nodeValue(inc).Strings(); ok {
 							v.Include = s
 						}
-						if ex := get(c, "exclude"); ex != nil {
+						if ex := yamlnode.Get(c, "exclude"); ex != nil {
 							v.Exclude, _ = nodeValue(ex).Strings()
 						}
 					}
 				}
 				v.Columns = parseColumns(path, cols, bad)
 			}
-			v.Constraints = parseConstraints(get(item, "constraints"), bad)
+			v.Constraints = parseConstraints(yamlnode.Get(item, "constraints"), bad)
 			v.Tests = parseTests(path, "", testsNode(item), bad)
 			m.Versions = append(m.Versions, v)
 		}
@@ -269,10 +232,10 @@ func versionLess(a, b string) bool {
 }
 
 func testsNode(n *yaml.Node) *yaml.Node {
-	if t := get(n, "data_tests"); t != nil {
+	if t := yamlnode.Get(n, "data_tests"); t != nil {
 		return t
 	}
-	return get(n, "tests")
+	return yamlnode.Get(n, "tests")
 }
 
 func parseColumns(path string, n *yaml.Node, bad func(*yaml.Node, string, ...any)) []Column {
@@ -285,16 +248,16 @@ func parseColumns(path string, n *yaml.Node, bad func(*yaml.Node, string, ...any
 	}
 	var out []Column
 	for _, c := range n.Content {
-		if get(c, "include") != nil || get(c, "exclude") != nil {
+		if yamlnode.Get(c, "include") != nil || yamlnode.Get(c, "exclude") != nil {
 			continue
 		}
-		name := scalar(get(c, "name"))
+		name := yamlnode.Scalar(yamlnode.Get(c, "name"))
 		if name == "" {
 			bad(c, "a column needs a name")
 			continue
 		}
-		col := Column{Name: name, DataType: scalar(get(c, "data_type")), Line: c.Line}
-		col.Constraints = parseConstraints(get(c, "constraints"), bad)
+		col := Column{Name: name, DataType: yamlnode.Scalar(yamlnode.Get(c, "data_type")), Line: c.Line}
+		col.Constraints = parseConstraints(yamlnode.Get(c, "constraints"), bad)
 		col.Tests = parseTests(path, name, testsNode(c), bad)
 		out = append(out, col)
 	}
@@ -311,13 +274,13 @@ func parseConstraints(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []Cons
 	}
 	var out []Constraint
 	for _, c := range n.Content {
-		t := scalar(get(c, "type"))
+		t := yamlnode.Scalar(yamlnode.Get(c, "type"))
 		if t == "" {
 			bad(c, "a constraint needs a type (not_null, unique, primary_key, foreign_key, check)")
 			continue
 		}
-		k := Constraint{Type: t, Expression: scalar(get(c, "expression"))}
-		if cols := get(c, "columns"); cols != nil {
+		k := Constraint{Type: t, Expression: yamlnode.Scalar(yamlnode.Get(c, "expression"))}
+		if cols := yamlnode.Get(c, "columns"); cols != nil {
 			k.Columns, _ = nodeValue(cols).Strings()
 		}
 		out = append(out, k)
@@ -341,7 +304,7 @@ func parseTests(path, column string, n *yaml.Node, bad func(*yaml.Node, string, 
 		case yaml.ScalarNode:
 			gt.Name = t.Value
 		case yaml.MappingNode:
-			if tn := scalar(get(t, "test_name")); tn != "" {
+			if tn := yamlnode.Scalar(yamlnode.Get(t, "test_name")); tn != "" {
 				gt.Name, args = tn, t
 			} else if len(t.Content) >= 2 {
 				gt.Name, args = t.Content[0].Value, t.Content[1]
@@ -351,22 +314,22 @@ func parseTests(path, column string, n *yaml.Node, bad func(*yaml.Node, string, 
 			bad(t, "a data test is a name or a mapping of one name to its arguments")
 			continue
 		}
-		if a := get(args, "arguments"); a != nil {
-			if cfg := get(args, "config"); cfg != nil {
-				gt.Where = scalar(get(cfg, "where"))
+		if a := yamlnode.Get(args, "arguments"); a != nil {
+			if cfg := yamlnode.Get(args, "config"); cfg != nil {
+				gt.Where = yamlnode.Scalar(yamlnode.Get(cfg, "where"))
 			}
 			args = a
 		}
-		if vals := get(args, "values"); vals != nil {
+		if vals := yamlnode.Get(args, "values"); vals != nil {
 			gt.Values, _ = nodeValue(vals).Strings()
 		}
-		gt.To = scalar(get(args, "to"))
-		gt.Field = scalar(get(args, "field"))
-		if cn := scalar(get(args, "column_name")); cn != "" {
+		gt.To = yamlnode.Scalar(yamlnode.Get(args, "to"))
+		gt.Field = yamlnode.Scalar(yamlnode.Get(args, "field"))
+		if cn := yamlnode.Scalar(yamlnode.Get(args, "column_name")); cn != "" {
 			gt.Column = cn
 		}
 		if gt.Where == "" {
-			gt.Where = scalar(get(get(args, "config"), "where"))
+			gt.Where = yamlnode.Scalar(yamlnode.Get(yamlnode.Get(args, "config"), "where"))
 		}
 		out = append(out, gt)
 	}
@@ -374,49 +337,49 @@ func parseTests(path, column string, n *yaml.Node, bad func(*yaml.Node, string, 
 }
 
 func parseSource(path string, n *yaml.Node, bad func(*yaml.Node, string, ...any)) []*Source {
-	name := scalar(get(n, "name"))
+	name := yamlnode.Scalar(yamlnode.Get(n, "name"))
 	if name == "" {
 		bad(n, "a source needs a name")
 		return nil
 	}
-	schema := scalar(get(n, "schema"))
+	schema := yamlnode.Scalar(yamlnode.Get(n, "schema"))
 	if schema == "" {
 		schema = name
 	}
-	loadedAt := scalar(get(n, "loaded_at_field"))
-	fresh := parseFreshness(get(n, "freshness"))
-	if cfg := get(n, "config"); cfg != nil {
-		if f := get(cfg, "freshness"); f != nil {
+	loadedAt := yamlnode.Scalar(yamlnode.Get(n, "loaded_at_field"))
+	fresh := parseFreshness(yamlnode.Get(n, "freshness"))
+	if cfg := yamlnode.Get(n, "config"); cfg != nil {
+		if f := yamlnode.Get(cfg, "freshness"); f != nil {
 			fresh = parseFreshness(f)
 		}
-		if l := scalar(get(cfg, "loaded_at_field")); l != "" {
+		if l := yamlnode.Scalar(yamlnode.Get(cfg, "loaded_at_field")); l != "" {
 			loadedAt = l
 		}
 	}
 	var out []*Source
-	tables := get(n, "tables")
-	for _, t := range seqItems(tables, bad, "tables") {
-		s := &Source{SourceName: name, Name: scalar(get(t, "name")), Database: scalar(get(n, "database")), Schema: schema,
-			Identifier: scalar(get(t, "identifier")), Loader: scalar(get(n, "loader")), LoadedAtField: loadedAt, Freshness: fresh, Path: path, Line: t.Line}
+	tables := yamlnode.Get(n, "tables")
+	for _, t := range yamlnode.Mappings(tables, "tables", bad) {
+		s := &Source{SourceName: name, Name: yamlnode.Scalar(yamlnode.Get(t, "name")), Database: yamlnode.Scalar(yamlnode.Get(n, "database")), Schema: schema,
+			Identifier: yamlnode.Scalar(yamlnode.Get(t, "identifier")), Loader: yamlnode.Scalar(yamlnode.Get(n, "loader")), LoadedAtField: loadedAt, Freshness: fresh, Path: path, Line: t.Line}
 		if s.Name == "" {
 			bad(t, "source %s: a table needs a name", name)
 			continue
 		}
-		if l := scalar(get(t, "loaded_at_field")); l != "" {
+		if l := yamlnode.Scalar(yamlnode.Get(t, "loaded_at_field")); l != "" {
 			s.LoadedAtField = l
 		}
-		if f := get(t, "freshness"); f != nil {
+		if f := yamlnode.Get(t, "freshness"); f != nil {
 			s.Freshness = parseFreshness(f)
 		}
-		if cfg := get(t, "config"); cfg != nil {
-			if f := get(cfg, "freshness"); f != nil {
+		if cfg := yamlnode.Get(t, "config"); cfg != nil {
+			if f := yamlnode.Get(cfg, "freshness"); f != nil {
 				s.Freshness = parseFreshness(f)
 			}
-			if l := scalar(get(cfg, "loaded_at_field")); l != "" {
+			if l := yamlnode.Scalar(yamlnode.Get(cfg, "loaded_at_field")); l != "" {
 				s.LoadedAtField = l
 			}
 		}
-		s.Columns = parseColumns(path, get(t, "columns"), bad)
+		s.Columns = parseColumns(path, yamlnode.Get(t, "columns"), bad)
 		s.Tests = parseTests(path, "", testsNode(t), bad)
 		out = append(out, s)
 	}
@@ -427,7 +390,7 @@ func parseFreshness(n *yaml.Node) *Freshness {
 	if n == nil || n.Tag == "!!null" {
 		return nil
 	}
-	f := &Freshness{WarnAfter: period(get(n, "warn_after")), ErrorAfter: period(get(n, "error_after"))}
+	f := &Freshness{WarnAfter: period(yamlnode.Get(n, "warn_after")), ErrorAfter: period(yamlnode.Get(n, "error_after"))}
 	if f.WarnAfter == "" && f.ErrorAfter == "" {
 		return nil
 	}
@@ -435,7 +398,7 @@ func parseFreshness(n *yaml.Node) *Freshness {
 }
 
 func period(n *yaml.Node) string {
-	count, unit := scalar(get(n, "count")), scalar(get(n, "period"))
+	count, unit := yamlnode.Scalar(yamlnode.Get(n, "count")), yamlnode.Scalar(yamlnode.Get(n, "period"))
 	if count == "" || unit == "" {
 		return ""
 	}
@@ -443,20 +406,20 @@ func period(n *yaml.Node) string {
 }
 
 func parseExposure(path string, n *yaml.Node, bad func(*yaml.Node, string, ...any)) (*Exposure, bool) {
-	e := &Exposure{Name: scalar(get(n, "name")), Type: scalar(get(n, "type")), Path: path, Line: n.Line}
+	e := &Exposure{Name: yamlnode.Scalar(yamlnode.Get(n, "name")), Type: yamlnode.Scalar(yamlnode.Get(n, "type")), Path: path, Line: n.Line}
 	if e.Name == "" {
 		bad(n, "an exposure needs a name")
 		return nil, false
 	}
-	owner := get(n, "owner")
-	e.Owner = scalar(get(owner, "name"))
-	e.Team = scalar(get(get(n, "meta"), "team"))
+	owner := yamlnode.Get(n, "owner")
+	e.Owner = yamlnode.Scalar(yamlnode.Get(owner, "name"))
+	e.Team = yamlnode.Scalar(yamlnode.Get(yamlnode.Get(n, "meta"), "team"))
 	if e.Team == "" {
-		e.Team = scalar(get(get(get(n, "config"), "meta"), "team"))
+		e.Team = yamlnode.Scalar(yamlnode.Get(yamlnode.Get(yamlnode.Get(n, "config"), "meta"), "team"))
 	}
-	if deps := get(n, "depends_on"); deps != nil {
+	if deps := yamlnode.Get(n, "depends_on"); deps != nil {
 		for _, d := range deps.Content {
-			f := ScanSQL(path, "{{ "+scalar(d)+" }}")
+			f := ScanSQL(path, "{{ "+yamlnode.Scalar(d)+" }}")
 			for _, r := range f.Refs {
 				r.Line = d.Line
 				e.Refs = append(e.Refs, r)
@@ -466,7 +429,7 @@ func parseExposure(path string, n *yaml.Node, bad func(*yaml.Node, string, ...an
 				e.SrcRefs = append(e.SrcRefs, s)
 			}
 			if len(f.Refs)+len(f.Sources) == 0 {
-				bad(d, "exposure %s: depends_on entries are ref('model') or source('name', 'table'), got %q", e.Name, scalar(d))
+				bad(d, "exposure %s: depends_on entries are ref('model') or source('name', 'table'), got %q", e.Name, yamlnode.Scalar(d))
 			}
 		}
 	}
