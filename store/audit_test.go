@@ -23,29 +23,7 @@ func TestAuditSQLite(t *testing.T) {
 }
 
 func TestAuditPostgres(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping the PostgreSQL cluster in -short mode")
-	}
-	dsn := throwawayPostgres(t)
-	admin, err := Open(context.Background(), dsn+"/postgres?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	n := 0
-	runAuditSuite(t, func(t *testing.T) *DB {
-		n++
-		name := fmt.Sprintf("audit_%d", n)
-		if _, err := admin.SQL.Exec("CREATE DATABASE " + name); err != nil {
-			t.Fatal(err)
-		}
-		db, err := Open(context.Background(), dsn+"/"+name+"?sslmode=disable")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	})
+	runAuditSuite(t, postgresDatabases(t, "audit"))
 }
 
 func auditEvent(i int) policy.Event {

@@ -14,6 +14,14 @@ import (
 // TestInboxPostgres runs the inbox suite against a throwaway PostgreSQL
 // cluster started from the machine's packages; it skips where there are none.
 func TestInboxPostgres(t *testing.T) {
+	runInboxSuite(t, postgresDatabases(t, "inbox"))
+}
+
+// postgresDatabases starts a throwaway cluster and returns a constructor of
+// fresh databases on it, one per subtest so they stay independent. It skips
+// the test in -short mode and where PostgreSQL is not installed.
+func postgresDatabases(t *testing.T, prefix string) func(t *testing.T) *DB {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping the PostgreSQL cluster in -short mode")
 	}
@@ -22,12 +30,11 @@ func TestInboxPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	t.Cleanup(func() { admin.Close() })
 	n := 0
-	runInboxSuite(t, func(t *testing.T) *DB {
-		// One database per subtest keeps them independent.
+	return func(t *testing.T) *DB {
 		n++
-		name := fmt.Sprintf("inbox_%d", n)
+		name := fmt.Sprintf("%s_%d", prefix, n)
 		if _, err := admin.SQL.Exec("CREATE DATABASE " + name); err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +44,7 @@ func TestInboxPostgres(t *testing.T) {
 		}
 		t.Cleanup(func() { db.Close() })
 		return db
-	})
+	}
 }
 
 // throwawayPostgres initialises a cluster in a temp dir, starts it on a free
