@@ -7,12 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/policy"
 	"github.com/parcelflow/conveyor/store"
 )
@@ -36,8 +34,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sub := args[0]
 	fs := flag.NewFlagSet("conveyor audit "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "conveyor.yml", "server config `FILE`")
-	dsn := fs.String("db", "", "the state `DSN` (sqlite://PATH or postgres://…), instead of the server config's")
+	state := addStateFlags(fs)
 	repo := fs.String("repo", "", "only events of this repository (list)")
 	pr := fs.Int("pr", 0, "only events of this pull request (list)")
 	after := fs.Int64("after", 0, "only events after this sequence number (list)")
@@ -59,15 +56,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "conveyor audit: unknown subcommand %q\n\n%s", sub, auditUsage)
 		return exitUsage
 	}
-	if *dsn == "" {
-		cfg, err := config.LoadServer(*configPath, os.LookupEnv)
-		if err != nil {
-			fmt.Fprintf(stderr, "conveyor audit: invalid server config (or pass --db):\n%v\n", err)
-			return exitFailed
-		}
-		*dsn = cfg.Store.DSN
-	}
-	db, err := store.Open(ctx, *dsn)
+	db, err := state.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "conveyor audit: %v\n", err)
 		return exitFailed

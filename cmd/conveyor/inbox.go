@@ -7,18 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/store"
 )
 
 const inboxUsage = `usage:
-  conveyor inbox list [--status pending|done|failed] [--format text|json] [--limit N] [--config FILE]
-  conveyor inbox retry ID... [--config FILE]
+  conveyor inbox list [--status pending|done|failed] [--format text|json] [--limit N] [--config FILE | --db DSN]
+  conveyor inbox retry ID... [--config FILE | --db DSN]
 `
 
 // runInbox inspects the webhook inbox and replays parked deliveries. It
@@ -31,7 +29,7 @@ func runInbox(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sub := args[0]
 	fs := flag.NewFlagSet("conveyor inbox "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "conveyor.yml", "server config `FILE`")
+	state := addStateFlags(fs)
 	status := fs.String("status", "", "only deliveries with this status: pending, done or failed")
 	format := fs.String("format", "text", "output format: text or json")
 	limit := fs.Int("limit", 100, "at most this many deliveries, newest first")
@@ -41,12 +39,7 @@ func runInbox(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 
 	open := func() (*store.Inbox, func(), bool) {
-		cfg, err := config.LoadServer(*configPath, os.LookupEnv)
-		if err != nil {
-			fmt.Fprintf(stderr, "conveyor inbox: invalid server config:\n%v\n", err)
-			return nil, nil, false
-		}
-		db, err := store.Open(ctx, cfg.Store.DSN)
+		db, err := state.open(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "conveyor inbox: %v\n", err)
 			return nil, nil, false

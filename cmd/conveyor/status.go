@@ -11,7 +11,6 @@ import (
 
 	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy"
-	"github.com/parcelflow/conveyor/store"
 )
 
 // runStatus prints, per environment, the release deployed, when, by whom,
@@ -19,8 +18,8 @@ import (
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", store.DefaultDSN, "the state database (sqlite://PATH or postgres://…)")
-	cfgPath := fs.String("config", config.RepoConfigPath, "the data repo's .conveyor.yml (names the environments and their order)")
+	state := addStateFlags(fs)
+	cfgPath := fs.String("repo-config", config.RepoConfigPath, "the data repo's .conveyor.yml (names the environments and their order)")
 	format := fs.String("format", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -39,7 +38,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "conveyor status: %v\n", err)
 		return exitUsage
 	}
-	db, err := store.Open(ctx, *dsn)
+	db, err := state.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "conveyor status: %v\n", err)
 		return exitFailed

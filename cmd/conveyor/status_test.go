@@ -40,10 +40,10 @@ func TestRunStatus(t *testing.T) {
 		code int
 		want string
 	}{
-		{"text", []string{"--db", dsn, "--config", cfg}, 0, "pending aaaaaaaaaaaa: high risk"},
-		{"json", []string{"--db", dsn, "--config", cfg, "--format", "json"}, 0, `"env": "prod"`},
-		{"bad format", []string{"--db", dsn, "--config", cfg, "--format", "xml"}, 2, ""},
-		{"missing config", []string{"--db", dsn, "--config", filepath.Join(dir, "nope.yml")}, 2, ""},
+		{"text", []string{"--db", dsn, "--repo-config", cfg}, 0, "pending aaaaaaaaaaaa: high risk"},
+		{"json", []string{"--db", dsn, "--repo-config", cfg, "--format", "json"}, 0, `"env": "prod"`},
+		{"bad format", []string{"--db", dsn, "--repo-config", cfg, "--format", "xml"}, 2, ""},
+		{"missing config", []string{"--db", dsn, "--repo-config", filepath.Join(dir, "nope.yml")}, 2, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,5 +61,29 @@ func TestRunStatus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Without --db or a server config, status reads the embedded default
+// database, as `conveyor serve` writes it out of the box.
+func TestStatusDefaultsToTheEmbeddedDatabase(t *testing.T) {
+	repoCfg, err := filepath.Abs("../../testdata/sample-repo/.conveyor.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	var out, errb bytes.Buffer
+	if code := runStatus(context.Background(), []string{"--repo-config", repoCfg}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join("data", "conveyor.db")); err != nil {
+		t.Fatalf("the default database was not used: %v", err)
+	}
+	if !strings.Contains(out.String(), "staging") {
+		t.Fatalf("status lists no environments:\n%s", out.String())
+	}
+	// An explicit server config that does not exist is an error, not a fallback.
+	if code := runStatus(context.Background(), []string{"--repo-config", repoCfg, "--config", "nope.yml"}, &out, &errb); code == 0 {
+		t.Fatal("a missing --config file must fail")
 	}
 }
