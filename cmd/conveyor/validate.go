@@ -84,6 +84,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				fmt.Fprintf(stderr, "conveyor validate: --plan %s=%s: %v\n", env, file, err)
 				return exitUsage
 			}
+			if err := checkJSON(file, data); err != nil {
+				fmt.Fprintf(stderr, "conveyor validate: --plan %s=%v\n", env, err)
+				return exitUsage
+			}
 			in.Plans[env] = data
 		}
 	}
@@ -247,4 +251,35 @@ func defaultBase(ctx context.Context, dir, head string) string {
 		}
 	}
 	return ""
+}
+
+// checkJSON rejects a file that is not JSON, saying at which line and column,
+// so a truncated plan is a usage error rather than an empty plan.
+func checkJSON(file string, data []byte) error {
+	var v any
+	err := json.Unmarshal(data, &v)
+	var syn *json.SyntaxError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syn):
+		line, col := lineCol(data, max(syn.Offset-1, 0)) // Offset is just past the bad byte
+		return fmt.Errorf("%s:%d:%d: not valid JSON (%v); pass the output of `terraform show -json`", file, line, col, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		line, col := lineCol(data, int64(len(data)))
+		return fmt.Errorf("%s:%d:%d: not valid JSON: the file ends early; pass the output of `terraform show -json`", file, line, col)
+	}
+	return fmt.Errorf("%s: not valid JSON: %v", file, err)
+}
+
+func lineCol(data []byte, offset int64) (int, int) {
+	line, col := 1, 1
+	for i := int64(0); i < offset && i < int64(len(data)); i++ {
+		if data[i] == '\n' {
+			line, col = line+1, 1
+			continue
+		}
+		col++
+	}
+	return line, col
 }

@@ -69,6 +69,8 @@ func TestValidateExitCodesAndJSON(t *testing.T) {
 		{"bad format", []string{"--repo", clean, "--format", "xml"}, 2, ""},
 		{"missing dir", []string{"--repo", filepath.Join(clean, "nope")}, 2, ""},
 		{"refs on a plain dir", []string{"--repo", clean, "--base", "main"}, 2, ""},
+		{"truncated plan", []string{"--repo", clean, "--plan", "prod=" + truncatedPlan(t)}, 2, ""},
+		{"plan without env", []string{"--repo", clean, "--plan", "plan.json"}, 2, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,5 +140,21 @@ func TestValidateGitRepoComparesBaseAndHead(t *testing.T) {
 	code, out, _ = validate(t, "--repo", dir)
 	if code != 0 || !strings.Contains(out, "0 changed files") {
 		t.Fatalf("working tree of main: exit %d\n%s", code, out)
+	}
+}
+
+func truncatedPlan(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "plan.json")
+	writeFiles(t, filepath.Dir(p), map[string]string{"plan.json": "{\"format_version\": \"1.2\",\n \"resource_changes\": ["})
+	return p
+}
+
+func TestCheckJSONLocatesTheError(t *testing.T) {
+	err := checkJSON("plan.json", []byte("{\n  \"a\": 1,\n  \"b\": ]\n}"))
+	if err == nil || !strings.Contains(err.Error(), "plan.json:3:8:") {
+		t.Fatalf("error = %v, want plan.json:3:8", err)
+	}
+	if err := checkJSON("plan.json", []byte(`{"ok": true}`)); err != nil {
+		t.Fatal(err)
 	}
 }
