@@ -26,13 +26,9 @@ import (
 
 	"github.com/parcelflow/conveyor/app"
 	"github.com/parcelflow/conveyor/config"
-	"github.com/parcelflow/conveyor/deploy"
 	"github.com/parcelflow/conveyor/deploy/airflow"
 	"github.com/parcelflow/conveyor/deploy/artifacts"
 	"github.com/parcelflow/conveyor/deploy/executor"
-	"github.com/parcelflow/conveyor/deploy/identity"
-	"github.com/parcelflow/conveyor/deploy/warehouse"
-	"github.com/parcelflow/conveyor/deploy/warehouse/duckdb"
 	"github.com/parcelflow/conveyor/internal/githubemu"
 	"github.com/parcelflow/conveyor/store"
 )
@@ -70,6 +66,8 @@ type StackOptions struct {
 	Dir string
 	// Logger receives the server's logs; silent when zero.
 	Logger *zerolog.Logger
+	// WrapS3 wraps the local S3 server's handler (fault injection).
+	WrapS3 func(http.Handler) http.Handler
 }
 
 // Start brings up the emulator and a Conveyor server listening on loopback.
@@ -113,7 +111,7 @@ inbox:
 	if opts.Logger != nil {
 		logger = *opts.Logger
 	}
-	dep, err := s.startDeploys(ctx)
+	dep, err := s.startDeploys(ctx, opts)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -276,41 +274,25 @@ func hasReaction(c githubemu.Comment, contents ...string) bool {
 	return false
 }
 
-// startDeploys brings up the embedded deploy targets: a local S3 server
-// with the artifact bucket and one versioned bucket per environment, and a
-// DuckDB file per environment in the stack's directory.
-func (s *Stack) startDeploys(ctx context.Context) (*app.DeployOptions, error) {
-	ls3, err := artifacts.StartLocalS3(nil)
+// startDeploys brings up the embedded deploy targets (app.EmbeddedDeploys,
+// the same ones `conveyor serve` runs on embedded defaults) with the
+// releases in ArtifactBucket on the local S3 server.
+func (s *Stack) startDeploys(ctx context.Context, opts StackOptions) (*app.DeployOptions, error) {
+	emb, err := app.EmbeddedDeploys(ctx, app.EmbeddedOptions{
+		Dir: s.dir, ArtifactBucket: ArtifactBucket, ArtifactPrefix: "releases", Lease: 30 * time.Second, WrapS3: opts.WrapS3,
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.S3 = ls3
-	s.closers = append(s.closers, func() { ls3.Close() })
-	c := ls3.Client(nil)
-	if err := artifacts.EnsureBucket(ctx, c, ArtifactBucket, false); err != nil {
-		return nil, err
-	}
+	s.S3 = emb.S3
+	s.closers = append(s.closers, emb.Close)
+	c := s.S3.Client(nil)
 	for _, b := range EnvBuckets {
 		if err := artifacts.EnsureBucket(ctx, c, b, true); err != nil {
 			return nil, err
 		}
 	}
-	opener := &deploy.AWSOpener{
-		Identity:   identity.Static{},
-		S3Endpoint: ls3.URL,
-		NoMWAA:     true,
-		Warehouse: func(_ context.Context, env *config.Environment) (warehouse.Deployer, error) {
-			return duckdb.Open(filepath.Join(s.dir, env.Name+".duckdb"))
-		},
-		Executor: func(*config.Environment, aws.Config) executor.Executor { return &executor.Local{} },
-		Parallel: 8,
-	}
-	return &app.DeployOptions{
-		Artifacts: &artifacts.S3{Client: c, Bucket: ArtifactBucket, Prefix: "releases"},
-		Targets:   opener,
-		WorkDir:   filepath.Join(s.dir, "releases"),
-		Lease:     30 * time.Second,
-	}, nil
+	return emb.Deploy, nil
 }
 
 // Bucket returns env's DAG bucket as key → sha256 of the object's bytes.
