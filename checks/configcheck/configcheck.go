@@ -68,18 +68,22 @@ func (Check) Run(_ context.Context, in *checks.Input) (checks.Result, error) {
 	for _, e := range locate(in.ConfigErr) {
 		addErr(e, " (base branch)")
 	}
+	files := in.Head.Files()
 	if in.Changed(config.RepoConfigPath) {
 		d.HeadConfigChanged = true
 		data, err := in.Head.ReadFile(config.RepoConfigPath)
 		if err == nil {
-			if _, err := config.ParseRepo(config.RepoConfigPath, data); err != nil {
-				for _, e := range locate(err) {
-					addErr(e, " (this change)")
-				}
+			headCfg, err := config.ParseRepo(config.RepoConfigPath, data)
+			for _, e := range locate(err) {
+				addErr(e, " (this change)")
+			}
+			// A glob this change writes must match a file of this change:
+			// this is where a typo enters, so it fails here.
+			if headCfg != nil {
+				anns = append(anns, unmatchedPaths(headCfg, files, checks.Fail)...)
 			}
 		}
 	}
-	files := in.Head.Files()
 	for _, c := range in.Config.Components {
 		info := ComponentInfo{Name: c.Name, Kind: c.Kind, Paths: c.Paths}
 		for _, f := range files {
@@ -88,21 +92,33 @@ func (Check) Run(_ context.Context, in *checks.Input) (checks.Result, error) {
 			}
 		}
 		d.Components = append(d.Components, info)
-		if in.Config.Detected {
-			continue
-		}
-		for _, p := range c.Paths {
-			if !matchesAny(p, files) {
-				line := max(c.Pos.Line, 1)
-				anns = append(anns, checks.Annotation{Path: config.RepoConfigPath, StartLine: line, EndLine: line, Level: checks.Fail, Rule: "CONFIG-PATH",
-					Title: "Component path matches nothing", Message: fmt.Sprintf("component %q: path %q matches no file; a typo here silently skips checks", c.Name, p)})
-			}
-		}
+	}
+	// The base branch's globs are only warned about when this change leaves
+	// the config alone: a component added on main after the branch was cut
+	// matches nothing here until the branch is rebased, through no fault of it.
+	if !in.Config.Detected && !d.HeadConfigChanged {
+		anns = append(anns, unmatchedPaths(in.Config, files, checks.Warning)...)
 	}
 	res := checks.Result{Name: Name, Annotations: anns, Details: d}
 	res.Conclusion = checks.ConclusionFor(anns)
 	res.Title, res.Summary = summarize(in, d, anns)
 	return res, nil
+}
+
+// unmatchedPaths annotates every component path glob of cfg that matches none of files.
+func unmatchedPaths(cfg *config.RepoConfig, files []string, level checks.Level) []checks.Annotation {
+	var anns []checks.Annotation
+	for _, c := range cfg.Components {
+		for _, p := range c.Paths {
+			if matchesAny(p, files) {
+				continue
+			}
+			line := max(c.Pos.Line, 1)
+			anns = append(anns, checks.Annotation{Path: config.RepoConfigPath, StartLine: line, EndLine: line, Level: level, Rule: "CONFIG-PATH",
+				Title: "Component path matches nothing", Message: fmt.Sprintf("component %q: path %q matches no file; a typo here silently skips checks", c.Name, p)})
+		}
+	}
+	return anns
 }
 
 func locate(err error) []*config.Error {

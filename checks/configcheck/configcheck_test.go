@@ -21,7 +21,8 @@ func TestConfigCheck(t *testing.T) {
 		wantSource string
 	}{
 		{"valid", map[string]string{".conveyor.yml": good, "dags/a.py": ""}, map[string]string{".conveyor.yml": good, "dags/a.py": ""}, checks.Success, "", 0, "file"},
-		{"path matches nothing", map[string]string{".conveyor.yml": typo, "dags/a.py": ""}, map[string]string{".conveyor.yml": typo, "dags/a.py": ""}, checks.Failure, "CONFIG-PATH", 2, "file"},
+		{"this change writes a glob that matches nothing", map[string]string{".conveyor.yml": good, "dags/a.py": ""}, map[string]string{".conveyor.yml": typo, "dags/a.py": ""}, checks.Failure, "CONFIG-PATH", 2, "file"},
+		{"base glob matches nothing here: a warning", map[string]string{".conveyor.yml": typo, "dags/a.py": ""}, map[string]string{".conveyor.yml": typo, "dags/a.py": ""}, checks.Success, "CONFIG-PATH", 2, "file"},
 		{"head breaks the config", map[string]string{".conveyor.yml": good, "dags/a.py": ""}, map[string]string{".conveyor.yml": invalid, "dags/a.py": ""}, checks.Failure, "CONFIG", 4, "file"},
 		{"base config broken", map[string]string{".conveyor.yml": invalid}, map[string]string{".conveyor.yml": invalid}, checks.Failure, "CONFIG", 4, "detected"},
 		{"no config", map[string]string{}, map[string]string{"dags/a.py": "from airflow import DAG\nDAG('a')\n"}, checks.Success, "", 0, "detected"},
@@ -44,8 +45,12 @@ func TestConfigCheck(t *testing.T) {
 				return
 			}
 			a := res.Annotations[0]
-			if a.Rule != tt.wantRule || a.StartLine != tt.wantLine || a.Path != ".conveyor.yml" {
-				t.Fatalf("annotation = %+v, want %s at .conveyor.yml:%d", a, tt.wantRule, tt.wantLine)
+			wantLevel := checks.Fail
+			if tt.want == checks.Success {
+				wantLevel = checks.Warning
+			}
+			if a.Rule != tt.wantRule || a.StartLine != tt.wantLine || a.Path != ".conveyor.yml" || a.Level != wantLevel {
+				t.Fatalf("annotation = %+v, want %s %s at .conveyor.yml:%d", a, wantLevel, tt.wantRule, tt.wantLine)
 			}
 			if tt.wantSource == "detected" && !strings.Contains(res.Summary, "detected") {
 				t.Errorf("summary does not say the components were detected: %s", res.Summary)
