@@ -61,13 +61,14 @@ func (l Lock) Held(now time.Time) bool { return l.Holder != "" && now.Before(l.E
 func (db *DB) AcquireLock(ctx context.Context, env, holder, person, reason string, ttl time.Duration, now time.Time, overridePerson bool) (Lock, error) {
 	var out Lock
 	err := db.Tx(ctx, func(tx *Tx) error {
+		// Insert-if-absent before locking the row: two first-time acquirers
+		// on PostgreSQL would otherwise both see no row and collide on insert;
+		// ON CONFLICT makes the second wait for the first and then lock its row.
+		if _, err := tx.Exec(ctx, `INSERT INTO deploy_locks (env) VALUES (?) ON CONFLICT (env) DO NOTHING`, env); err != nil {
+			return fmt.Errorf("store: creating lock of %s: %w", env, err)
+		}
 		cur, err := tx.lockRow(ctx, env, true)
-		if errors.Is(err, ErrNotFound) {
-			if _, err := tx.Exec(ctx, `INSERT INTO deploy_locks (env) VALUES (?)`, env); err != nil {
-				return fmt.Errorf("store: creating lock of %s: %w", env, err)
-			}
-			cur = Lock{Env: env}
-		} else if err != nil {
+		if err != nil {
 			return err
 		}
 		if cur.Held(now) && cur.Holder != holder && !(overridePerson && cur.Person != "") {

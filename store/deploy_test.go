@@ -3,25 +3,16 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 )
 
-func openTestDB(t *testing.T) *DB {
-	t.Helper()
-	db, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func TestLockFencing(t *testing.T) { EachDialect(t, "lockfencing", testLockFencing) }
 
-func TestLockFencing(t *testing.T) {
+func testLockFencing(t *testing.T, open func(*testing.T) *DB) {
 	ctx := context.Background()
-	db := openTestDB(t)
+	db := open(t)
 	now := time.Unix(1_700_000_000, 0)
 	a, err := db.AcquireLock(ctx, "prod", "engine-a", "", "", time.Minute, now, false)
 	if err != nil {
@@ -77,8 +68,12 @@ func TestLockFencing(t *testing.T) {
 }
 
 func TestLockRaceExactlyOne(t *testing.T) {
+	EachDialect(t, "lockraceexactlyone", testLockRaceExactlyOne)
+}
+
+func testLockRaceExactlyOne(t *testing.T, open func(*testing.T) *DB) {
 	ctx := context.Background()
-	db := openTestDB(t)
+	db := open(t)
 	now := time.Now()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -104,8 +99,12 @@ func TestLockRaceExactlyOne(t *testing.T) {
 }
 
 func TestDeploymentsAndReleases(t *testing.T) {
+	EachDialect(t, "deploymentsandreleas", testDeploymentsAndReleases)
+}
+
+func testDeploymentsAndReleases(t *testing.T, open func(*testing.T) *DB) {
 	ctx := context.Background()
-	db := openTestDB(t)
+	db := open(t)
 	now := time.UnixMilli(1_700_000_000_000).UTC()
 	r := Release{ID: "r1", SHA: "abc", PR: 7, Risk: "low", Manifest: []byte(`{"files":[]}`), CreatedAt: now}
 	if err := db.PutRelease(ctx, r); err != nil {

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -12,19 +11,13 @@ import (
 	"github.com/parcelflow/conveyor/store"
 )
 
-func openPolicy(t *testing.T) *store.PolicyStore {
-	t.Helper()
-	db, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return store.NewPolicyStore(db)
+func TestPolicyStoreFreezes(t *testing.T) {
+	store.EachDialect(t, "policystorefreezes", testPolicyStoreFreezes)
 }
 
-func TestPolicyStoreFreezes(t *testing.T) {
+func testPolicyStoreFreezes(t *testing.T, open func(*testing.T) *store.DB) {
 	ctx := context.Background()
-	s := openPolicy(t)
+	s := store.NewPolicyStore(open(t))
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	repo := "parcelflow/data-platform"
 	for _, f := range []policy.Freeze{
@@ -74,8 +67,12 @@ func TestPolicyStoreFreezes(t *testing.T) {
 }
 
 func TestPolicyStoreMembershipDecisionsAndCommands(t *testing.T) {
+	store.EachDialect(t, "policystoremembershi", testPolicyStoreMembershipDecisionsAndCommands)
+}
+
+func testPolicyStoreMembershipDecisionsAndCommands(t *testing.T, open func(*testing.T) *store.DB) {
 	ctx := context.Background()
-	s := openPolicy(t)
+	s := store.NewPolicyStore(open(t))
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 	if _, err := s.TeamMembers(ctx, "parcelflow", "devops"); !errors.Is(err, store.ErrNotFound) {
