@@ -47,3 +47,63 @@ func Mappings(n *yaml.Node, what string, bad func(*yaml.Node, string, ...any)) [
 	}
 	return out
 }
+
+// MaxExpandedNodes bounds how many nodes a document may stand for once its
+// aliases are expanded. yaml.v3 checks aliasing only when decoding into Go
+// values, not into a Node tree, so a walker that follows aliases would
+// otherwise loop forever on a self-referring anchor or blow up on nested
+// aliases ("billion laughs").
+const MaxExpandedNodes = 1 << 20
+
+// CheckAliases reports the alias node that makes n unsafe to walk with
+// aliases followed: one that refers to an ancestor of itself (a cycle), or
+// one past which the expanded document would exceed MaxExpandedNodes nodes.
+// It returns nil and "" when n is safe.
+func CheckAliases(n *yaml.Node) (*yaml.Node, string) {
+	c := aliasCheck{size: map[*yaml.Node]int{}, open: map[*yaml.Node]bool{}}
+	c.walk(n)
+	return c.bad, c.why
+}
+
+type aliasCheck struct {
+	size map[*yaml.Node]int // expanded size of each finished node
+	open map[*yaml.Node]bool
+	bad  *yaml.Node
+	why  string
+}
+
+func (c *aliasCheck) walk(n *yaml.Node) int {
+	if n == nil || c.bad != nil {
+		return 0
+	}
+	if s, ok := c.size[n]; ok {
+		return s
+	}
+	if c.open[n] {
+		return 0 // reported by the alias that led here
+	}
+	c.open[n] = true
+	total := 1
+	if n.Kind == yaml.AliasNode {
+		if c.open[n.Alias] {
+			c.bad, c.why = n, "the alias *"+n.Value+" refers to a value that contains it"
+			return 0
+		}
+		total += c.walk(n.Alias)
+	}
+	for _, child := range n.Content {
+		total += c.walk(child)
+		if total > MaxExpandedNodes && c.bad == nil {
+			c.bad, c.why = n, "the aliases expand the document past the limit of nodes"
+		}
+		if c.bad != nil {
+			return 0
+		}
+	}
+	if total > MaxExpandedNodes && c.bad == nil {
+		c.bad, c.why = n, "the aliases expand the document past the limit of nodes"
+	}
+	delete(c.open, n)
+	c.size[n] = total
+	return total
+}

@@ -2,6 +2,7 @@ package yamlnode
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -31,4 +32,53 @@ func TestMappingsReportsShapeErrorsAtTheirLine(t *testing.T) {
 	if fmt.Sprint(errs) != fmt.Sprint(want) {
 		t.Fatalf("errors = %v, want %v", errs, want)
 	}
+}
+
+func TestCheckAliases(t *testing.T) {
+	tests := []struct {
+		name     string
+		doc      string
+		wantLine int // 0: safe
+		wantWhy  string
+	}{
+		{"no aliases", "a: 1\nb: [x, y]\n", 0, ""},
+		{"shared anchor", "a: &x {k: 1}\nb: *x\nc: *x\n", 0, ""},
+		{"self-referring", "a: &x\n  b: *x\n", 2, "contains it"},
+		{"nested self-reference", "a: &x\n  - b:\n      - *x\n", 3, "contains it"},
+		{"expansion past the limit", bomb(7), 6, "past the limit"},
+		{"expansion under the limit", bomb(4), 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var doc yaml.Node
+			if err := yaml.Unmarshal([]byte(tc.doc), &doc); err != nil {
+				t.Fatal(err)
+			}
+			n, why := CheckAliases(&doc)
+			if tc.wantLine == 0 {
+				if n != nil {
+					t.Fatalf("CheckAliases = line %d %q, want safe", n.Line, why)
+				}
+				return
+			}
+			if n == nil || n.Line != tc.wantLine || !strings.Contains(why, tc.wantWhy) {
+				line := 0
+				if n != nil {
+					line = n.Line
+				}
+				t.Fatalf("CheckAliases = line %d %q, want line %d %q", line, why, tc.wantLine, tc.wantWhy)
+			}
+		})
+	}
+}
+
+// bomb nests levels of ten aliases each, level i on line i+1; level 5
+// (10^6 leaves) is the first past MaxExpandedNodes.
+func bomb(levels int) string {
+	var b strings.Builder
+	b.WriteString("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < levels; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	return b.String()
 }

@@ -471,6 +471,11 @@ func (p *Project) readProjectFile(file string, data []byte) *yaml.Node {
 		p.Problems = append(p.Problems, Problem{Path: file, Line: 1, Msg: "dbt_project.yml must be a mapping with at least a name"})
 		return nil
 	}
+	if n, why := yamlnode.CheckAliases(&doc); n != nil {
+		p.Problems = append(p.Problems, Problem{Path: file, Line: n.Line, Msg: "invalid YAML: " + why})
+		p.Name = path.Base(p.Dir)
+		return nil
+	}
 	root := doc.Content[0]
 	p.Name = yamlnode.Scalar(yamlnode.Get(root, "name"))
 	if p.Name == "" {

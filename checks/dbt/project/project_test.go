@@ -1,6 +1,7 @@
 package project
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -216,6 +217,8 @@ func TestProblemsAreLocated(t *testing.T) {
 		{"column without name", "models/a.yml", "models:\n  - name: a\n    columns:\n      - data_type: int\n", 4, "a column needs a name"},
 		{"described but missing", "models/a.yml", "models:\n  - name: ghost\n", 2, "has no .sql file"},
 		{"constraint without type", "models/a.yml", "models:\n  - name: a\n    constraints:\n      - columns: [id]\n", 4, "needs a type"},
+		{"self-referring alias", "models/a.yml", "models:\n  - name: a\n    config: &x\n      meta: *x\n", 4, "refers to a value that contains it"},
+		{"alias bomb", "models/a.yml", aliasBomb(), 10, "past the limit"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -398,4 +401,36 @@ func FuzzParseProperties(f *testing.F) {
 			}
 		}
 	})
+}
+
+// aliasBomb is a small properties file whose aliases expand to ~10^7 nodes;
+// the limit is crossed at l5, on line 10.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("models:\n  - name: a\n    config:\n      meta:\n        l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i <= 6; i++ {
+		fmt.Fprintf(&b, "        l%d: &l%d [", i, i)
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*l%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
+}
+
+func TestProjectFileWithSelfReferringAlias(t *testing.T) {
+	tr := mapTree{"dbt_project.yml": []byte("name: shop\nmodels:\n  shop: &x\n    sub: *x\n"), "models/a.sql": []byte("select 1 as id")}
+	p, err := Parse(tr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range p.Problems {
+		if pr.Path == "dbt_project.yml" && pr.Line == 4 && strings.Contains(pr.Msg, "contains it") {
+			return
+		}
+	}
+	t.Fatalf("problems = %+v, want dbt_project.yml:4 about the alias", p.Problems)
 }

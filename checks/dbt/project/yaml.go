@@ -64,6 +64,10 @@ func ParseProperties(path string, data []byte) *propsFile {
 	if len(doc.Content) == 0 {
 		return pf
 	}
+	if n, why := yamlnode.CheckAliases(&doc); n != nil {
+		pf.Problems = append(pf.Problems, Problem{Path: path, Line: n.Line, Msg: "invalid YAML: " + why})
+		return pf
+	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		pf.Problems = append(pf.Problems, Problem{Path: path, Line: root.Line, Msg: "a properties file is a mapping with models, sources or exposures"})
