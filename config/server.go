@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -38,11 +39,12 @@ type ServerConfig struct {
 	Listen string `yaml:"listen"`
 	// ShutdownTimeout bounds a graceful shutdown: in-flight work that has not
 	// finished by then is left for the next start.
-	ShutdownTimeout Duration    `yaml:"shutdown_timeout"`
-	Log             LogConfig   `yaml:"log"`
-	GitHub          GitHubApp   `yaml:"github"`
-	Store           StoreConfig `yaml:"store"`
-	Inbox           InboxConfig `yaml:"inbox"`
+	ShutdownTimeout Duration     `yaml:"shutdown_timeout"`
+	Log             LogConfig    `yaml:"log"`
+	GitHub          GitHubApp    `yaml:"github"`
+	Store           StoreConfig  `yaml:"store"`
+	Inbox           InboxConfig  `yaml:"inbox"`
+	Deploy          DeployConfig `yaml:"deploy"`
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
@@ -82,6 +84,87 @@ type InboxConfig struct {
 	HandlerTimeout Duration `yaml:"handler_timeout"`
 	Lease          Duration `yaml:"lease"`
 	Retention      Duration `yaml:"retention"`
+}
+
+// Deploy modes.
+const (
+	// DeployEmbedded runs deployments against an in-process S3-compatible
+	// server and a DuckDB file per environment: nothing leaves the machine.
+	DeployEmbedded = "embedded"
+	// DeployAWS assumes each environment's deploy role and reaches its MWAA
+	// bucket, MWAA environment and Snowflake warehouse.
+	DeployAWS = "aws"
+)
+
+// Deploy defaults.
+const (
+	DefaultDeployWorkDir = "./data/deploy"
+	DefaultDeployLease   = 2 * time.Minute
+	DefaultDeployLockTTL = 24 * time.Hour
+)
+
+// DeployConfig is how this server reaches environments. The environments
+// themselves (accounts, buckets, warehouses) come from each repo's
+// `.conveyor.yml`; this section holds only what the server owns.
+type DeployConfig struct {
+	// Mode is embedded (default) or aws.
+	Mode string `yaml:"mode"`
+	// WorkDir holds materialized releases, and on embedded mode the DuckDB files.
+	WorkDir   string          `yaml:"work_dir"`
+	Artifacts ArtifactsConfig `yaml:"artifacts"`
+	// Lease is how long an environment lock lives without renewal.
+	Lease Duration `yaml:"lease"`
+	// LockTTL is how long a person's /lock holds.
+	LockTTL  Duration       `yaml:"lock_ttl"`
+	Executor ExecutorConfig `yaml:"executor"`
+	// MWAA calls UpdateEnvironment when plugins or requirements change (aws
+	// mode; default on).
+	MWAA *bool `yaml:"mwaa"`
+	// Snowflake holds, per environment name, how to log in to its warehouse
+	// (aws mode). Account, database, warehouse and role come from the repo.
+	Snowflake map[string]SnowflakeLogin `yaml:"snowflake"`
+}
+
+// MWAAOn reports whether MWAA environments are updated.
+func (d DeployConfig) MWAAOn() bool { return d.MWAA == nil || *d.MWAA }
+
+// ArtifactsConfig is where release bundles are stored: a directory, or an
+// S3 URL (s3://bucket/prefix). Exactly one may be set; neither means
+// WorkDir/artifacts.
+type ArtifactsConfig struct {
+	Dir string `yaml:"dir"`
+	S3  string `yaml:"s3"`
+}
+
+// S3Location splits Artifacts.S3 into bucket and prefix.
+func (a ArtifactsConfig) S3Location() (bucket, prefix string, err error) {
+	u, err := url.Parse(a.S3)
+	if err != nil || u.Scheme != "s3" || u.Host == "" {
+		return "", "", fmt.Errorf("expected s3://BUCKET/PREFIX, got %q", a.S3)
+	}
+	return u.Host, strings.Trim(u.Path, "/"), nil
+}
+
+// ExecutorConfig says where component commands (dbt, terraform, smoke) run.
+type ExecutorConfig struct {
+	// Type is local (a subprocess; default) or codebuild.
+	Type string `yaml:"type"`
+	// CodeBuildProject is the project started in each environment's account.
+	CodeBuildProject string `yaml:"codebuild_project"`
+}
+
+// SnowflakeLogin names where an environment's Snowflake credentials are; the
+// config never holds a secret itself.
+type SnowflakeLogin struct {
+	User string `yaml:"user"`
+	// PasswordEnv names the environment variable holding the password.
+	PasswordEnv string `yaml:"password_env"`
+	// PrivateKeyEnv names the environment variable holding a PEM private key
+	// (key-pair authentication).
+	PrivateKeyEnv string `yaml:"private_key_env"`
+	// SecretARN is a Secrets Manager secret whose value is the password or a
+	// PEM private key, read with Conveyor's own identity.
+	SecretARN string `yaml:"secret_arn"`
 }
 
 // Secret is a string that never prints itself, so a config dumped to a log
@@ -220,6 +303,11 @@ func applyServerDefaults(cfg *ServerConfig) {
 	defDur(&cfg.Inbox.HandlerTimeout, 5*time.Minute)
 	defDur(&cfg.Inbox.Lease, 30*time.Second)
 	defDur(&cfg.Inbox.Retention, 14*24*time.Hour)
+	def(&cfg.Deploy.Mode, DeployEmbedded)
+	def(&cfg.Deploy.WorkDir, DefaultDeployWorkDir)
+	defDur(&cfg.Deploy.Lease, DefaultDeployLease)
+	defDur(&cfg.Deploy.LockTTL, DefaultDeployLockTTL)
+	def(&cfg.Deploy.Executor.Type, "local")
 }
 
 func validateServer(cfg *ServerConfig, src *sources) Errors {
@@ -292,7 +380,83 @@ func validateServer(cfg *ServerConfig, src *sources) Errors {
 	if in.Lease > 0 && in.Lease.D() < time.Second {
 		add("inbox.lease", "must be at least 1s, got %s", in.Lease.D())
 	}
+	errs = append(errs, validateDeploy(cfg.Deploy, src)...)
 	sortErrors(errs)
+	return errs
+}
+
+var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func validateDeploy(d DeployConfig, src *sources) Errors {
+	var errs Errors
+	add := func(key, format string, args ...any) { errs = append(errs, src.errorf(key, format, args...)) }
+	switch d.Mode {
+	case DeployEmbedded, DeployAWS:
+	default:
+		add("deploy.mode", "expected embedded or aws, got %q", d.Mode)
+	}
+	a := d.Artifacts
+	switch {
+	case a.Dir != "" && a.S3 != "":
+		add("deploy.artifacts.s3", "set either artifacts.dir or artifacts.s3, not both")
+	case a.S3 != "":
+		if _, _, err := a.S3Location(); err != nil {
+			add("deploy.artifacts.s3", "%v", err)
+		}
+	}
+	if d.Mode == DeployAWS && a.S3 == "" {
+		add("deploy.mode", "aws mode needs artifacts.s3: an S3 bucket in the tooling account (s3://BUCKET/PREFIX)")
+	}
+	if d.Lease > 0 && d.Lease.D() < time.Second {
+		add("deploy.lease", "must be at least 1s, got %s", d.Lease.D())
+	}
+	if d.Lease < 0 {
+		add("deploy.lease", "must be positive, got %s", d.Lease.D())
+	}
+	if d.LockTTL < 0 {
+		add("deploy.lock_ttl", "must be positive, got %s", d.LockTTL.D())
+	}
+	switch d.Executor.Type {
+	case "local":
+		if d.Executor.CodeBuildProject != "" {
+			add("deploy.executor.codebuild_project", "only used with executor type codebuild")
+		}
+	case "codebuild":
+		if d.Mode != DeployAWS {
+			add("deploy.executor.type", "codebuild runs in the environments' AWS accounts: it needs deploy.mode aws")
+		}
+		if d.Executor.CodeBuildProject == "" {
+			add("deploy.executor.type", "codebuild needs executor.codebuild_project")
+		}
+	default:
+		add("deploy.executor.type", "expected local or codebuild, got %q", d.Executor.Type)
+	}
+	if len(d.Snowflake) > 0 && d.Mode != DeployAWS {
+		add("deploy.snowflake", "Snowflake logins are used in aws mode; embedded mode runs DuckDB")
+	}
+	for env, l := range d.Snowflake {
+		key := "deploy.snowflake." + env
+		if l.User == "" {
+			add(key, "user is required")
+		}
+		n := 0
+		for _, v := range []string{l.PasswordEnv, l.PrivateKeyEnv, l.SecretARN} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			add(key, "set exactly one of password_env, private_key_env or secret_arn (never the secret itself)")
+		}
+		for field, v := range map[string]string{"password_env": l.PasswordEnv, "private_key_env": l.PrivateKeyEnv} {
+			if v != "" && !envVarName.MatchString(v) {
+				add(key+"."+field, "expected the name of an environment variable, got %q", v)
+			}
+		}
+		if l.SecretARN != "" && !strings.HasPrefix(l.SecretARN, "arn:aws:secretsmanager:") {
+			add(key+".secret_arn", "expected a Secrets Manager ARN (arn:aws:secretsmanager:…), got %q", l.SecretARN)
+		}
+	}
 	return errs
 }
 

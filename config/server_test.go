@@ -34,6 +34,12 @@ func TestParseServerDefaults(t *testing.T) {
 		{"retention", cfg.Inbox.Retention.D(), 14 * 24 * time.Hour},
 		{"log", cfg.Log, LogConfig{Level: "info", Format: "json"}},
 		{"graphql", cfg.GitHubGraphQLURL(), "https://api.github.com/graphql"},
+		{"deploy mode", cfg.Deploy.Mode, DeployEmbedded},
+		{"deploy work dir", cfg.Deploy.WorkDir, DefaultDeployWorkDir},
+		{"deploy lease", cfg.Deploy.Lease.D(), DefaultDeployLease},
+		{"deploy lock ttl", cfg.Deploy.LockTTL.D(), DefaultDeployLockTTL},
+		{"deploy executor", cfg.Deploy.Executor.Type, "local"},
+		{"deploy mwaa", cfg.Deploy.MWAAOn(), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,6 +106,21 @@ func TestParseServerErrors(t *testing.T) {
 		{"bad app id from env", "", map[string]string{EnvGitHubAppID: "twelve"}, []string{"$CONVEYOR_GITHUB_APP_ID: github.app_id: expected an integer"}},
 		{"empty secret from env", "", map[string]string{EnvWebhookSecrets: "a,,b"}, []string{"$CONVEYOR_WEBHOOK_SECRETS: github.webhook_secrets: secret 2 is empty"}},
 		{"bad dsn from env", "", map[string]string{EnvStoreDSN: "file.db"}, []string{"$CONVEYOR_STORE_DSN: store.dsn:"}},
+		{"deploy mode", "deploy:\n  mode: cloud\n", nil, []string{"conveyor.yml:2:9: deploy.mode: expected embedded or aws"}},
+		{"deploy artifacts both", "deploy:\n  artifacts:\n    dir: /a\n    s3: s3://b/p\n", nil, []string{"conveyor.yml:4:9: deploy.artifacts.s3: set either"}},
+		{"deploy artifacts bad url", "deploy:\n  artifacts:\n    s3: https://b/p\n", nil, []string{"conveyor.yml:3:9: deploy.artifacts.s3: expected s3://BUCKET/PREFIX"}},
+		{"deploy aws without artifacts", "deploy:\n  mode: aws\n", nil, []string{"conveyor.yml:2:9: deploy.mode: aws mode needs artifacts.s3"}},
+		{"deploy lease too short", "deploy:\n  lease: 10ms\n", nil, []string{"conveyor.yml:2:10: deploy.lease: must be at least 1s"}},
+		{"deploy executor type", "deploy:\n  executor:\n    type: lambda\n", nil, []string{"conveyor.yml:3:11: deploy.executor.type: expected local or codebuild"}},
+		{"deploy codebuild on embedded", "deploy:\n  executor:\n    type: codebuild\n    codebuild_project: p\n", nil, []string{"conveyor.yml:3:11: deploy.executor.type: codebuild runs in the environments' AWS accounts"}},
+		{"deploy codebuild without project", "deploy:\n  mode: aws\n  artifacts: {s3: 's3://b/r'}\n  executor:\n    type: codebuild\n", nil, []string{"conveyor.yml:5:11: deploy.executor.type: codebuild needs executor.codebuild_project"}},
+		{"deploy project with local", "deploy:\n  executor:\n    codebuild_project: p\n", nil, []string{"conveyor.yml:3:24: deploy.executor.codebuild_project: only used with executor type codebuild"}},
+		{"deploy unknown key", "deploy:\n  bucket: x\n", nil, []string{"conveyor.yml:2:3: deploy.bucket: unknown key"}},
+		{"snowflake on embedded", "deploy:\n  snowflake:\n    prod: {user: u, password_env: PW}\n", nil, []string{"conveyor.yml:3:5: deploy.snowflake: Snowflake logins are used in aws mode"}},
+		{"snowflake literal secret", "deploy:\n  mode: aws\n  artifacts: {s3: 's3://b/r'}\n  snowflake:\n    prod:\n      user: u\n      password_env: 'hunter2!'\n", nil, []string{"conveyor.yml:7:21: deploy.snowflake.prod.password_env: expected the name of an environment variable"}},
+		{"snowflake two sources", "deploy:\n  mode: aws\n  artifacts: {s3: 's3://b/r'}\n  snowflake:\n    prod: {user: u, password_env: PW, private_key_env: KEY}\n", nil, []string{"conveyor.yml:5:11: deploy.snowflake.prod: set exactly one of"}},
+		{"snowflake no user", "deploy:\n  mode: aws\n  artifacts: {s3: 's3://b/r'}\n  snowflake:\n    prod: {password_env: PW}\n", nil, []string{"conveyor.yml:5:11: deploy.snowflake.prod: user is required"}},
+		{"snowflake bad arn", "deploy:\n  mode: aws\n  artifacts: {s3: 's3://b/r'}\n  snowflake:\n    prod: {user: u, secret_arn: 'arn:aws:s3:::b'}\n", nil, []string{"deploy.snowflake.prod.secret_arn: expected a Secrets Manager ARN"}},
 		{"several problems, in file order", "listen: nope\ninbox:\n  max_attempts: -1\n", nil, []string{"conveyor.yml:1:9: listen", "conveyor.yml:3:17: inbox.max_attempts"}},
 	}
 	for _, tt := range tests {
@@ -119,6 +140,54 @@ func TestParseServerErrors(t *testing.T) {
 			}
 			if len(AsErrors(err)) == 0 {
 				t.Fatalf("error is not a located config error: %T", err)
+			}
+		})
+	}
+}
+
+func TestParseServerDeployAWS(t *testing.T) {
+	file := `
+deploy:
+  mode: aws
+  work_dir: /var/lib/conveyor/deploy
+  artifacts:
+    s3: s3://parcelflow-conveyor-releases/releases/
+  lease: 90s
+  mwaa: false
+  executor:
+    type: codebuild
+    codebuild_project: conveyor-deploy
+  snowflake:
+    prod: {user: CONVEYOR_DEPLOY, secret_arn: "arn:aws:secretsmanager:eu-west-1:333333333333:secret:conveyor/snowflake-prod"}
+    dev: {user: CONVEYOR_DEPLOY, password_env: SNOWFLAKE_DEV_PASSWORD}
+`
+	cfg, err := ParseServer("conveyor.yml", []byte(file), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Deploy
+	bucket, prefix, err := d.Artifacts.S3Location()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"mode", d.Mode, DeployAWS},
+		{"work dir", d.WorkDir, "/var/lib/conveyor/deploy"},
+		{"bucket", bucket, "parcelflow-conveyor-releases"},
+		{"prefix", prefix, "releases"},
+		{"lease", d.Lease.D(), 90 * time.Second},
+		{"mwaa", d.MWAAOn(), false},
+		{"executor", d.Executor, ExecutorConfig{Type: "codebuild", CodeBuildProject: "conveyor-deploy"}},
+		{"prod login", d.Snowflake["prod"].SecretARN, "arn:aws:secretsmanager:eu-west-1:333333333333:secret:conveyor/snowflake-prod"},
+		{"dev login", d.Snowflake["dev"].PasswordEnv, "SNOWFLAKE_DEV_PASSWORD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Fatalf("got %v, want %v", tt.got, tt.want)
 			}
 		})
 	}

@@ -73,7 +73,12 @@ func serve(ctx context.Context, cfg *config.ServerConfig, logger zerolog.Logger)
 	}
 	defer db.Close()
 
-	a, err := app.New(app.Options{Config: cfg, PrivateKey: key, Store: db, Logger: logger})
+	dep, closeDeploys, err := app.ServerDeploys(ctx, cfg.Deploy, os.LookupEnv)
+	if err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	defer closeDeploys()
+	a, err := app.New(app.Options{Config: cfg, PrivateKey: key, Store: db, Logger: logger, Deploy: dep})
 	if err != nil {
 		return err
 	}
@@ -92,14 +97,14 @@ func serve(ctx context.Context, cfg *config.ServerConfig, logger zerolog.Logger)
 	}
 	// Workers outlive ctx: the signal starts the shutdown below, which
 	// decides how long they may finish.
-	if err := srv.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := a.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 	logger.Info().Str("listen", ln.Addr().String()).Int64("app_id", cfg.GitHub.AppID).
 		Str("github_api", cfg.GitHub.APIURL).Int("webhook_secrets", len(cfg.GitHub.WebhookSecrets)).
-		Int("workers", cfg.Inbox.Workers).Msg("conveyor serving")
+		Int("workers", cfg.Inbox.Workers).Str("deploy_mode", cfg.Deploy.Mode).Msg("conveyor serving")
 
 	var serveErr error
 	select {

@@ -243,3 +243,107 @@ func grepMetric(s, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestServeDeploysMerges runs `conveyor serve` on the embedded deploy mode
+// with nothing but a deploy section in its config, and merges a DAG change
+// of the sample repo: the release must reach prod through signed webhooks.
+func TestServeDeploysMerges(t *testing.T) {
+	emu := githubemu.New(githubemu.Options{Account: "parcelflow"})
+	apiURL, closeEmu := emu.Start()
+	defer closeEmu()
+	dir := t.TempDir()
+	cfgPath, base := serveTestConfig(t, dir, apiURL, emu)
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "deploy:\n  mode: embedded\n  work_dir: %s\n  lease: 5s\n", filepath.Join(dir, "deploy"))
+	f.Close()
+	t.Setenv(config.EnvWebhookSecrets, "merge-secret")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	exited := make(chan int, 1)
+	go func() { exited <- runServe(ctx, []string{"--config", cfgPath}, io.Discard, &stderr) }()
+	waitServeReady(t, base, exited, &stderr)
+	emu.SetWebhookTarget(base+"/api/github/hook", "merge-secret")
+
+	sample := filepath.Join("..", "..", "testdata", "sample-repo")
+	files := map[string]string{}
+	if err := filepath.WalkDir(sample, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(sample, p)
+		data, err := os.ReadFile(p)
+		files[filepath.ToSlash(rel)] = string(data)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	repo := emu.CreateRepo("parcelflow", "data-platform", "main")
+	repo.Commit("main", files, "Import the data platform", "devops-bot")
+	const dag = "dags/customer_metrics_taskflow.py"
+	repo.Commit("tune", map[string]string{dag: files[dag] + "\n# tuned\n"}, "Tune customer metrics", "alice")
+	pr := repo.OpenPullRequest(githubemu.PROptions{Head: "tune", Base: "main", Title: "Tune", Author: "alice"})
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		runs, done := repo.CheckRuns(pr.HeadSHA()), true
+		for _, r := range runs {
+			done = done && r.Status == "completed"
+		}
+		if done && len(runs) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checks did not complete; logs:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pr.Merge("bob")
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		got := map[string]string{}
+		for _, d := range repo.Deployments() {
+			if n := len(d.Statuses); n > 0 {
+				got[d.Environment] = d.Statuses[n-1].State
+			}
+		}
+		if got["dev"] == "success" && got["staging"] == "success" && got["prod"] == "success" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deployments = %v; logs:\n%s", got, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-exited; code != exitOK {
+		t.Fatalf("serve exited with %d:\n%s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "deploy", "prod.duckdb")); err != nil {
+		t.Errorf("the embedded warehouse of prod is not under deploy.work_dir: %v", err)
+	}
+}
+
+func waitServeReady(t *testing.T, base string, exited <-chan int, stderr *lockedBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case code := <-exited:
+			t.Fatalf("serve exited with %d:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server never became ready:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
