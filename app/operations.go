@@ -65,6 +65,11 @@ func newDeploys(opts DeployOptions, db *store.DB, clients githubapp.ClientCreato
 // engine builds the engine for one repository and config; its reporter
 // mirrors deployments to that repository's GitHub deployments.
 func (d *Deploys) engine(cfg *config.RepoConfig, inst int64, owner, repo string) (*deploy.Engine, error) {
+	return d.engineWithHold(cfg, inst, owner, repo, nil)
+}
+
+// engineWithHold is engine with the merge flow's hold.
+func (d *Deploys) engineWithHold(cfg *config.RepoConfig, inst int64, owner, repo string, hold func(context.Context, deploy.FlowStep) (string, error)) (*deploy.Engine, error) {
 	gh, err := d.clients.NewInstallationClient(inst)
 	if err != nil {
 		return nil, fmt.Errorf("making a client for installation %d: %w", inst, err)
@@ -73,7 +78,7 @@ func (d *Deploys) engine(cfg *config.RepoConfig, inst int64, owner, repo string)
 	return deploy.New(deploy.Options{
 		DB: d.db, Config: cfg, Artifacts: d.opts.Artifacts, Targets: d.opts.Targets,
 		Reporter: &deploy.TimelineReporter{W: w, Config: cfg}, WorkDir: d.opts.WorkDir,
-		Lease: d.opts.Lease, LogURL: d.opts.LogURL, Holder: d.holder, Log: d.log,
+		Lease: d.opts.Lease, LogURL: d.opts.LogURL, Holder: d.holder, Log: d.log, Hold: hold,
 	})
 }
 
@@ -104,8 +109,20 @@ func (d *Deploys) Publish(ctx context.Context, m handlers.Merge) (string, error)
 // Flow resumes any deployment a crash left behind, then runs the merge flow.
 // Environments already running the release are skipped, so a redelivered
 // push picks up where the last attempt stopped.
-func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string) (handlers.FlowOutcome, error) {
-	e, err := d.engine(m.Config, m.InstallationID, m.Owner, m.Repo)
+func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string, gate handlers.GateFunc) (handlers.FlowOutcome, error) {
+	hold := func(ctx context.Context, step deploy.FlowStep) (string, error) {
+		g := handlers.FlowGate{Env: step.Env, ReleaseID: step.Release.ID}
+		if p := step.Previous; p != nil {
+			g.Previous = &policy.EnvState{Env: p.Env, ReleaseID: p.ReleaseID, SHA: p.Details.SHA, SmokeGreen: smokeGreen(p), GreenSince: p.FinishedAt}
+		}
+		lock, err := d.personLock(ctx, step.Env)
+		if err != nil {
+			return "", err
+		}
+		g.Lock = lock
+		return gate(ctx, g)
+	}
+	e, err := d.engineWithHold(m.Config, m.InstallationID, m.Owner, m.Repo, hold)
 	if err != nil {
 		return handlers.FlowOutcome{}, err
 	}
@@ -222,14 +239,20 @@ func (d *Deploys) PromotionState(ctx context.Context, pr handlers.PullRequestRef
 			}
 		}
 	}
+	st.Lock, err = d.personLock(ctx, env)
+	return st, err
+}
+
+// personLock is a person's /lock held on env now; nil when none.
+func (d *Deploys) personLock(ctx context.Context, env string) (*policy.Lock, error) {
 	l, err := d.db.CurrentLock(ctx, env)
 	if err != nil {
-		return st, err
+		return nil, err
 	}
-	if l.Person != "" && l.Held(time.Now()) {
-		st.Lock = &policy.Lock{Env: env, Holder: l.Person, Reason: l.Reason}
+	if l.Person == "" || !l.Held(time.Now()) {
+		return nil, nil
 	}
-	return st, nil
+	return &policy.Lock{Env: env, Holder: l.Person, Reason: l.Reason}, nil
 }
 
 func smokeGreen(d *deploy.Deployment) bool {

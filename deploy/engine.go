@@ -60,6 +60,21 @@ type Options struct {
 	// Holder names this engine in locks (default a random ID per engine).
 	Holder string
 	Log    zerolog.Logger
+	// Hold, when set, is asked before the merge flow enters an environment;
+	// a non-empty answer stops the flow there, waiting for /promote. It is
+	// where the gates the engine does not own are decided: required checks,
+	// freezes, a person's /lock.
+	Hold func(ctx context.Context, step FlowStep) (string, error)
+}
+
+// FlowStep is what the merge flow knows of the environment it is about to
+// enter.
+type FlowStep struct {
+	Env     string
+	Release *release.Release
+	// Previous is the previous environment's successful deployment of this
+	// release; nil for the first environment of the chain.
+	Previous *Deployment
 }
 
 // Engine runs deployments. It is safe for concurrent use across environments;

@@ -26,24 +26,31 @@ var ErrGate = errors.New("promotion gate")
 // the chain ran it to success (smoke tests included). The first environment
 // has no gate.
 func (e *Engine) Gate(ctx context.Context, releaseID, env string) error {
+	_, err := e.gate(ctx, releaseID, env)
+	return err
+}
+
+// gate is Gate returning the previous environment's successful deployment
+// of the release (nil for the first environment).
+func (e *Engine) gate(ctx context.Context, releaseID, env string) (*Deployment, error) {
 	prevEnv, ok := e.opts.Config.Previous(env)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	hist, err := e.History(ctx, prevEnv, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, h := range hist {
 		if h.ReleaseID != releaseID {
 			continue
 		}
 		if h.State == StateSucceeded {
-			return nil
+			return h, nil
 		}
-		return fmt.Errorf("%w: release %s %s in %s (%s)", ErrGate, release.Short(releaseID), h.State, prevEnv, h.Error)
+		return nil, fmt.Errorf("%w: release %s %s in %s (%s)", ErrGate, release.Short(releaseID), h.State, prevEnv, h.Error)
 	}
-	return fmt.Errorf("%w: release %s has not run in %s yet", ErrGate, release.Short(releaseID), prevEnv)
+	return nil, fmt.Errorf("%w: release %s has not run in %s yet", ErrGate, release.Short(releaseID), prevEnv)
 }
 
 // Promote deploys a release to env on a person's command (/promote env),
@@ -90,30 +97,30 @@ func (e *Engine) Flow(ctx context.Context, releaseID, actor string) (*FlowResult
 		return res, nil
 	}
 	envs := e.opts.Config.Environments
+	wait := func(env, why string) (*FlowResult, error) {
+		now := e.now()
+		if err := e.opts.DB.PutPromotion(ctx, store.Promotion{ReleaseID: rel.ID, Env: env, State: PromotionWaiting, Reason: why, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return res, err
+		}
+		res.StoppedAt, res.Reason = env, why
+		return res, nil
+	}
 	for i := range envs {
 		env := &envs[i]
 		last := i == len(envs)-1
-		wait := ""
 		switch {
 		case last && rel.Risk != "low":
-			wait = fmt.Sprintf("%s risk: waiting for /promote %s", rel.Risk, env.Name)
+			return wait(env.Name, fmt.Sprintf("%s risk: waiting for /promote %s", rel.Risk, env.Name))
 		case !env.AutoPromotes():
-			wait = fmt.Sprintf("auto_promote is off for %s: waiting for /promote %s", env.Name, env.Name)
+			return wait(env.Name, fmt.Sprintf("auto_promote is off for %s: waiting for /promote %s", env.Name, env.Name))
 		}
-		if wait == "" && i > 0 {
+		if i > 0 {
 			if soak := soakOf(&envs[i-1], rel.Risk); soak > 0 {
-				wait = fmt.Sprintf("soaking in %s for %s: waiting for /promote %s", envs[i-1].Name, soak, env.Name)
+				return wait(env.Name, fmt.Sprintf("soaking in %s for %s: waiting for /promote %s", envs[i-1].Name, soak, env.Name))
 			}
 		}
-		if wait != "" {
-			now := e.now()
-			if err := e.opts.DB.PutPromotion(ctx, store.Promotion{ReleaseID: rel.ID, Env: env.Name, State: PromotionWaiting, Reason: wait, CreatedAt: now, UpdatedAt: now}); err != nil {
-				return res, err
-			}
-			res.StoppedAt, res.Reason = env.Name, wait
-			return res, nil
-		}
-		if err := e.Gate(ctx, rel.ID, env.Name); err != nil {
+		prev, err := e.gate(ctx, rel.ID, env.Name)
+		if err != nil {
 			res.StoppedAt, res.Reason = env.Name, err.Error()
 			return res, nil
 		}
@@ -123,6 +130,15 @@ func (e *Engine) Flow(ctx context.Context, releaseID, actor string) (*FlowResult
 		}
 		if cur != nil && cur.ReleaseID == rel.ID {
 			continue
+		}
+		if e.opts.Hold != nil {
+			why, err := e.opts.Hold(ctx, FlowStep{Env: env.Name, Release: rel, Previous: prev})
+			if err != nil {
+				return res, fmt.Errorf("deciding the gates of %s: %w", env.Name, err)
+			}
+			if why != "" {
+				return wait(env.Name, why+": waiting for /promote "+env.Name)
+			}
 		}
 		d, err := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: env.Name, Actor: actor, Reason: "merge"})
 		if d != nil {

@@ -41,14 +41,31 @@ type FlowOutcome struct {
 	StoppedAt, Reason string
 }
 
+// FlowGate is what the merge flow knows of an environment it is about to
+// enter: what the environment before it runs, and who holds its lock.
+type FlowGate struct {
+	Env       string
+	ReleaseID string
+	// Previous is the previous environment's run of the release; nil for the
+	// first environment of the chain.
+	Previous *policy.EnvState
+	// Lock is a person's /lock on Env, if one is held.
+	Lock *policy.Lock
+}
+
+// GateFunc answers why the merge flow must not enter an environment; ""
+// lets it in.
+type GateFunc func(ctx context.Context, g FlowGate) (string, error)
+
 // Releases builds releases of merged commits and ships them through the
 // environment chain. Both methods must be idempotent per commit: the inbox
 // redelivers a push whose handler failed.
 type Releases interface {
 	// Publish builds, stores and registers the release of m.Tree and returns its ID.
 	Publish(ctx context.Context, m Merge) (string, error)
-	// Flow takes the release through the chain as far as its risk allows.
-	Flow(ctx context.Context, m Merge, releaseID string) (FlowOutcome, error)
+	// Flow takes the release through the chain as far as its risk allows,
+	// asking gate before it enters each environment.
+	Flow(ctx context.Context, m Merge, releaseID string, gate GateFunc) (FlowOutcome, error)
 }
 
 // Push ships what lands on the default branch: it builds the release of the
@@ -122,8 +139,12 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 			return err
 		}
 	} else {
-		// A direct push: no checks ran on a PR, so only the kinds it changes count.
+		// A direct push: no checks ran on a PR, so only the kinds it changes
+		// count, and only the checks run at the commit itself gate it.
 		m.Risk = policy.ClassifyRisk(nil, changedKinds(in))
+		if m.Checks, err = h.checkStatuses(ctx, gh, owner, repo, sha); err != nil {
+			return err
+		}
 	}
 	id, err := h.deps.Releases.Publish(ctx, m)
 	if err != nil {
@@ -135,7 +156,7 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 			log.Warn().Err(err).Msg("could not comment on the merged pull request")
 		}
 	}
-	out, err := h.deps.Releases.Flow(ctx, m, id)
+	out, err := h.deps.Releases.Flow(ctx, m, id, h.gate(m, deliveryID))
 	if commentID != 0 {
 		if cerr := w.UpdateComment(ctx, commentID, flowPlan(m, id)+"\n\n"+flowResult(out, err)); cerr != nil {
 			log.Warn().Err(cerr).Msg("could not update the deploy comment")
@@ -145,6 +166,55 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 		return fmt.Errorf("deploying release %s: %w", id, err)
 	}
 	return nil
+}
+
+// gate decides, before the merge flow enters an environment, the same gates
+// a /promote meets, as an automatic promotion: the checks the merged head
+// passed (they are the release's: the merge commit's tree is what they
+// approved), the previous environment, soak, a person's lock and freezes,
+// the calendar's included. Every decision is appended to the audit log
+// before anything deploys; a decision that cannot be recorded deploys nothing.
+func (h *Push) gate(m Merge, delivery string) GateFunc {
+	return func(ctx context.Context, g FlowGate) (string, error) {
+		now := h.now()
+		var freezes []policy.Freeze
+		if h.deps.Policy != nil {
+			var err error
+			if freezes, err = h.deps.Policy.Freezes(ctx, m.Owner+"/"+m.Repo, g.Env, now); err != nil {
+				return "", fmt.Errorf("reading freezes: %w", err)
+			}
+		}
+		checks := make([]policy.CheckStatus, len(m.Checks))
+		for i, c := range m.Checks {
+			c.SHA = m.SHA
+			checks[i] = c
+		}
+		rel := policy.Release{ID: g.ReleaseID, SHA: m.SHA, Risk: m.Risk}
+		gd := policy.EvaluatePromotion(policy.PromotionInput{Config: m.Config, Env: g.Env, Release: rel, Checks: checks,
+			Previous: g.Previous, Lock: g.Lock, Freezes: freezes, Now: now})
+		hash, err := policy.HashInputs(struct {
+			Release  policy.Release       `json:"release"`
+			Checks   []policy.CheckStatus `json:"checks"`
+			Previous *policy.EnvState     `json:"previous"`
+			Lock     *policy.Lock         `json:"lock"`
+			Freezes  []policy.Freeze      `json:"freezes"`
+		}{rel, checks, g.Previous, g.Lock, freezes})
+		if err != nil {
+			return "", err
+		}
+		decision := "allowed"
+		if !gd.Allowed {
+			decision = "refused"
+		}
+		if err := h.audit(ctx, policy.Event{Repo: m.Owner + "/" + m.Repo, PR: m.PR, Actor: m.Actor, Action: "auto-promote", Env: g.Env,
+			Delivery: delivery, InputsHash: hash, Decision: decision, Reasons: gateReasons(gd)}); err != nil {
+			return "", fmt.Errorf("recording the gate decision: %w", err)
+		}
+		if gd.Allowed {
+			return "", nil
+		}
+		return strings.Join(gd.Reasons, "; "), nil
+	}
 }
 
 // mergedPR finds the closed pull request whose merge commit is sha; nil when none.

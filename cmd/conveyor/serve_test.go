@@ -284,6 +284,8 @@ func TestServeDeploysMerges(t *testing.T) {
 	}
 	repo := emu.CreateRepo("parcelflow", "data-platform", "main")
 	repo.Commit("main", files, "Import the data platform", "devops-bot")
+	emu.AddTeam("parcelflow", "data-eng", "alice", "bob")
+	repo.SetPermission("bob", "write")
 	const dag = "dags/customer_metrics_taskflow.py"
 	repo.Commit("tune", map[string]string{dag: files[dag] + "\n# tuned\n"}, "Tune customer metrics", "alice")
 	pr := repo.OpenPullRequest(githubemu.PROptions{Head: "tune", Base: "main", Title: "Tune", Author: "alice"})
@@ -297,6 +299,23 @@ func TestServeDeploysMerges(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("checks did not complete; logs:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Branch protection merges once the owners approved: bob is data-eng.
+	pr.Review("bob", "APPROVED", "")
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var policy string
+		for _, r := range repo.CheckRuns(pr.HeadSHA()) {
+			if r.Name == "conveyor/policy" && r.Status == "completed" {
+				policy = r.Conclusion
+			}
+		}
+		if policy == "success" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the policy check never passed (%q); logs:\n%s", policy, stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/parcelflow/conveyor/internal/githubemu"
+	"github.com/parcelflow/conveyor/store"
 )
 
 // dagFiles is the airflow component of files as bucket keys and hashes.
@@ -61,13 +62,12 @@ func TestMergeDeploysThroughEnvironments(t *testing.T) {
 	if _, err := s.SeedRepo(filepath.Join("..", "..", "testdata", "sample-repo")); err != nil {
 		t.Fatal(err)
 	}
+	s.AddPeople()
 	const dag = "dags/customer_metrics_taskflow.py"
 	changed := files[dag] + "\n# tuned the region fan-out\n"
 	s.Repo.Commit("tune-metrics", map[string]string{dag: changed}, "Tune customer metrics", "alice")
 	pr := s.Repo.OpenPullRequest(githubemu.PROptions{Head: "tune-metrics", Base: "main", Title: "Tune customer metrics", Author: "alice"})
-	if _, err := s.WaitChecks(ctx, pr.HeadSHA(), 3, 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	approveAndWait(t, s, pr)
 	pr.Merge("bob")
 	waitFor(t, "a deployment to prod", 20*time.Second, func() bool { return succeeded(s.Repo.Deployments(), "prod") })
 	files[dag] = changed
@@ -99,4 +99,107 @@ func TestMergeDeploysThroughEnvironments(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// approveAndWait has bob (data-eng) approve pr and waits for its policy
+// check to pass, as branch protection would before a merge.
+func approveAndWait(t *testing.T, s *Stack, pr *githubemu.PullRequest) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.WaitChecks(ctx, pr.HeadSHA(), 6, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	pr.Review("bob", "APPROVED", "")
+	if _, err := s.WaitCheck(ctx, pr.HeadSHA(), "conveyor/policy", 30*time.Second, func(r githubemu.CheckRun) bool {
+		return r.Status == "completed" && r.Conclusion == "success"
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMergeFlowMeetsFreezesAndLocks merges low-risk changes while staging is
+// frozen and while prod is locked: the release stops before each, says why
+// on the PR, and the audit log records every automatic gate decision.
+func TestMergeFlowMeetsFreezesAndLocks(t *testing.T) {
+	ctx := context.Background()
+	s, err := Start(ctx, StackOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	files, err := ReadFiles(filepath.Join("..", "..", "testdata", "sample-repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SeedRepo(filepath.Join("..", "..", "testdata", "sample-repo")); err != nil {
+		t.Fatal(err)
+	}
+	s.AddPeople()
+	const dag = "dags/customer_metrics_taskflow.py"
+	merge := func(branch, line string) *githubemu.PullRequest {
+		t.Helper()
+		files[dag] += "\n# " + line + "\n"
+		s.Repo.Commit(branch, map[string]string{dag: files[dag]}, line, "alice")
+		pr := s.Repo.OpenPullRequest(githubemu.PROptions{Head: branch, Base: "main", Title: line, Author: "alice"})
+		approveAndWait(t, s, pr)
+		return pr
+	}
+	stoppedAt := func(pr *githubemu.PullRequest, env, why string) {
+		t.Helper()
+		waitFor(t, "the flow to stop at "+env, 30*time.Second, func() bool {
+			for _, c := range pr.Comments() {
+				if strings.Contains(c.Body, "Waiting before "+env) && strings.Contains(c.Body, why) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	deployedTo := func(sha string) map[string]bool {
+		out := map[string]bool{}
+		for _, d := range s.Repo.Deployments() {
+			if d.SHA == sha {
+				out[d.Environment] = true
+			}
+		}
+		return out
+	}
+
+	frozen := merge("freeze-1", "first change")
+	if _, replies, err := s.Command(ctx, frozen, "erin", "/freeze staging 2h load test", 30*time.Second); err != nil || len(replies) == 0 {
+		t.Fatalf("freeze: %v %v", replies, err)
+	}
+	sha := frozen.Merge("carol")
+	stoppedAt(frozen, "staging", "staging is frozen")
+	if got := deployedTo(sha); !got["dev"] || got["staging"] || got["prod"] {
+		t.Fatalf("a release merged during a staging freeze was deployed to %v; want dev only", got)
+	}
+
+	if _, _, err := s.Command(ctx, frozen, "erin", "/unfreeze staging", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Command(ctx, frozen, "dave", "/lock prod scheduler upgrade", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	locked := merge("lock-1", "second change")
+	sha = locked.Merge("carol")
+	stoppedAt(locked, "prod", "prod is locked by @dave")
+	if got := deployedTo(sha); !got["dev"] || !got["staging"] || got["prod"] {
+		t.Fatalf("a release merged during a prod lock was deployed to %v; want dev and staging", got)
+	}
+
+	events, err := store.NewAuditLog(s.Store).List(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gates []string
+	for _, ev := range events {
+		if ev.Action == "auto-promote" {
+			gates = append(gates, ev.Env+"="+ev.Decision)
+		}
+	}
+	want := "dev=allowed staging=refused dev=allowed staging=allowed prod=refused"
+	if strings.Join(gates, " ") != want {
+		t.Fatalf("automatic gate decisions in the audit log = %v, want %s", gates, want)
+	}
 }

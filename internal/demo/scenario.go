@@ -28,6 +28,17 @@ var people = map[string][]string{
 	"finance-analytics": {"gina"},
 }
 
+// AddPeople puts the sample platform's people in their teams, with write
+// access to the seeded repo.
+func (s *Stack) AddPeople() {
+	for team, members := range people {
+		s.Emu.AddTeam(Org, team, members...)
+		for _, m := range members {
+			s.Repo.SetPermission(m, "write")
+		}
+	}
+}
+
 // Run plays the scenario and prints the PRs' timelines to w. It is a
 // readable script: each step is what a person on the team does, followed by
 // what Conveyor shows on the PR.
@@ -47,12 +58,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) error {
 	if err != nil {
 		return err
 	}
-	for team, members := range people {
-		s.Emu.AddTeam(Org, team, members...)
-		for _, m := range members {
-			s.Repo.SetPermission(m, "write")
-		}
-	}
+	s.AddPeople()
 
 	p.Step(1, "The data platform repo is on GitHub with Conveyor installed")
 	p.Say("%s/%s @ %.7s: DAGs, a dbt project, data contracts and Terraform, with .conveyor.yml", Org, RepoName, base)
@@ -114,8 +120,16 @@ func Run(ctx context.Context, w io.Writer, opts Options) error {
 			p.Comment(r)
 		}
 	}
-	if _, _, err := s.Command(ctx, pr1, "dave", "/unlock prod", opts.Timeout); err != nil {
-		return err
+	p.Say("the merge flow meets the same lock and freeze gates as /promote, so both are lifted before the next merge:")
+	for _, c := range []struct{ user, body string }{
+		{"dave", "/unlock prod"},
+		{"erin", "/unfreeze staging"},
+	} {
+		comment, _, err := s.Command(ctx, pr1, c.user, c.body, opts.Timeout)
+		if err != nil {
+			return err
+		}
+		p.Comment(comment)
 	}
 
 	p.Step(5, "carol merges a low-risk DAG change: the release flows dev → staging → prod by itself")
@@ -169,6 +183,13 @@ func (s *Stack) mergeChange(ctx context.Context, merger, branch, title string, t
 		return nil, err
 	}
 	pr.Review("bob", "APPROVED", "")
+	// Branch protection merges only once the required checks, the policy
+	// check among them, are green at the head.
+	if _, err := s.WaitCheck(ctx, pr.HeadSHA(), "conveyor/policy", timeout, func(r githubemu.CheckRun) bool {
+		return r.Status == "completed" && r.Conclusion == "success"
+	}); err != nil {
+		return nil, err
+	}
 	sha := pr.Merge(merger)
 	deadline := time.Now().Add(timeout)
 	for {
