@@ -428,6 +428,9 @@ func (b *Base) checkStatuses(ctx context.Context, gh *github.Client, owner, repo
 			return nil, err
 		}
 		for _, cr := range res.CheckRuns {
+			if b.impersonates(cr) {
+				continue
+			}
 			out = append(out, policy.CheckStatus{Name: cr.GetName(), SHA: cr.GetHeadSHA(), Status: cr.GetStatus(), Conclusion: cr.GetConclusion()})
 		}
 		if resp == nil || resp.NextPage == 0 {
@@ -435,6 +438,13 @@ func (b *Base) checkStatuses(ctx context.Context, gh *github.Client, owner, repo
 		}
 		opts.Page = resp.NextPage
 	}
+}
+
+// impersonates reports a run named like one of Conveyor's that another app
+// created: a workflow with checks: write could otherwise post a green
+// conveyor/policy at a PR's head and walk past the owners' approval.
+func (b *Base) impersonates(cr *github.CheckRun) bool {
+	return b.deps.AppID != 0 && strings.HasPrefix(cr.GetName(), policy.CheckPrefix) && cr.GetApp().GetID() != b.deps.AppID
 }
 
 func hasCheck(cs []policy.CheckStatus, name string) bool {
@@ -446,7 +456,8 @@ func hasCheck(cs []policy.CheckStatus, name string) bool {
 	return false
 }
 
-// latestPerName keeps the last listed run of each name (GitHub lists newest first).
+// latestPerName keeps the first listed run of each name: GitHub lists the
+// newest first.
 func latestPerName(in []policy.CheckStatus) []policy.CheckStatus {
 	seen := map[string]bool{}
 	var out []policy.CheckStatus

@@ -466,6 +466,19 @@ func TestCommands(t *testing.T) {
 		t.Errorf("promotions carried out %v; every /promote above had a failing gate", got)
 	}
 
+	t.Run("a conveyor check forged by another app passes no gate", func(t *testing.T) {
+		forged := h.openPR(t, "forged", de1, map[string]string{"dags/orders.py": "from airflow import DAG\n# forged\n"}, false)
+		if run := h.policyRun(t, forged.HeadSHA()); run.Conclusion == "success" {
+			t.Fatalf("the unapproved PR's policy passed: %+v", run)
+		}
+		h.repo.PostCheckRunAs(h.emu.AppID()+1, forged.HeadSHA(), policy.PolicyCheckName, "success")
+		c := h.comment(t, forged, devops1, "/promote dev")
+		got := h.replies(forged, c.ID)
+		if len(got) != 1 || !strings.Contains(got[0], "| ❌ | policy |") {
+			t.Fatalf("a forged %s let the promote through:\n%s", policy.PolicyCheckName, strings.Join(got, "\n---\n"))
+		}
+	})
+
 	t.Run("an approved PR offers buttons that run commands", func(t *testing.T) {
 		if run := h.policyRun(t, risky.HeadSHA()); len(run.Actions) != 0 {
 			t.Fatalf("a PR waiting for approval offers buttons: %+v", run.Actions)

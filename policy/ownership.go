@@ -13,6 +13,10 @@ import (
 // PolicyCheckName is the check run that reports the ownership decision.
 const PolicyCheckName = "conveyor/policy"
 
+// CheckPrefix starts the name of every check run Conveyor creates. A run so
+// named counts in a gate only when Conveyor itself created it.
+const CheckPrefix = "conveyor/"
+
 // ReviewState is a pull request review's state, in GitHub's words.
 type ReviewState string
 

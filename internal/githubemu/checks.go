@@ -24,6 +24,8 @@ type CheckRun struct {
 	SuiteID     int64
 	// Updates counts PATCH requests, to assert a run was created once and then updated.
 	Updates int
+	// AppID is the app that created the run; 0 is the emulated app itself.
+	AppID int64
 }
 
 // CheckOutput is a check run's output; Annotations accumulate across updates.
@@ -326,6 +328,29 @@ func (e *Emulator) appJSON() map[string]any {
 	}
 }
 
+// runAppJSON is the app that created cr.
+func (e *Emulator) runAppJSON(cr *CheckRun) map[string]any {
+	if cr.AppID == 0 || cr.AppID == e.opts.AppID {
+		return e.appJSON()
+	}
+	slug := fmt.Sprintf("other-app-%d", cr.AppID)
+	return map[string]any{"id": cr.AppID, "slug": slug, "name": slug, "node_id": fmt.Sprintf("A_%d", cr.AppID),
+		"owner": e.userJSON(e.opts.Account), "html_url": e.htmlURL("/apps/%s", slug)}
+}
+
+// PostCheckRunAs records a completed check run on sha created by another
+// app (another CI, or a workflow with checks: write), as GitHub shows it.
+func (r *Repo) PostCheckRunAs(appID int64, sha, name, conclusion string) CheckRun {
+	e := r.emu
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	cr := &CheckRun{ID: e.newID(), Name: name, HeadSHA: sha, Status: "completed", Conclusion: conclusion, StartedAt: now, CompletedAt: now, AppID: appID}
+	cr.SuiteID = r.suiteFor(sha).ID
+	r.checkRuns[cr.ID] = cr
+	return cr.snapshot()
+}
+
 // prRefsFor is the short pull request list GitHub attaches to checks: open PRs whose head is sha.
 func (r *Repo) prRefsFor(sha string) []any {
 	out := []any{}
@@ -370,7 +395,7 @@ func (r *Repo) checkRunJSON(cr *CheckRun) map[string]any {
 			"annotations_url":   e.apiURL("/repos/%s/check-runs/%d/annotations", r.FullName(), cr.ID),
 		},
 		"check_suite":   map[string]any{"id": cr.SuiteID},
-		"app":           e.appJSON(),
+		"app":           r.emu.runAppJSON(cr),
 		"pull_requests": r.prRefsFor(cr.HeadSHA),
 	}
 }
