@@ -121,7 +121,13 @@ type harness struct {
 
 func newHarness(t testing.TB, registry func(w *witness) *checks.Registry, tweak func(*handlers.Deps)) *harness {
 	t.Helper()
-	emu := githubemu.New(githubemu.Options{})
+	return newHarnessWith(t, githubemu.Options{}, registry, tweak)
+}
+
+// newHarnessWith is newHarness on an emulator built with opts.
+func newHarnessWith(t testing.TB, opts githubemu.Options, registry func(w *witness) *checks.Registry, tweak func(*handlers.Deps)) *harness {
+	t.Helper()
+	emu := githubemu.New(opts)
 	base, stop := emu.Start()
 	t.Cleanup(stop)
 	repo := emu.CreateRepo("parcelflow", "data-platform", "main")
@@ -486,36 +492,137 @@ func TestCheckRunRerequestedRerunsOnlyThatCheck(t *testing.T) {
 }
 
 func TestCheckSuiteRunsEveryCheck(t *testing.T) {
+	all := []string{"conveyor/config", "test/errors", "test/noisy", "test/panics", "test/witness"}
+	// A commit on main is compared with main itself: nothing changed, so the
+	// DAG check has nothing to look at. Other branches are compared with main.
+	onMain := []string{"conveyor/config", "test/errors", "test/panics", "test/witness"}
 	tests := []struct {
-		action string
-		onPR   bool
+		name, action string
+		commit       func(t *testing.T, h *harness) string
+		want         []string
 	}{
-		{"requested", true}, {"rerequested", true}, {"requested", false}, {"rerequested", false},
+		{"requested for a push to main", "requested", pushToMain, onMain},
+		{"rerequested for a push to main", "rerequested", pushToMain, onMain},
+		{"requested for a branch with no pull request", "requested", func(t *testing.T, h *harness) string {
+			h.repo.CreateBranch("spike", "main")
+			return h.repo.Commit("spike", map[string]string{"dags/daily.py": "x = 3\n"}, "push a branch", "alice")
+		}, all},
+		{"requested for a merged pull request's merge commit", "requested", func(t *testing.T, h *harness) string {
+			return h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"}).Merge("alice")
+		}, onMain},
+		// pull_request runs the checks of a PR's head; the suite would run them twice.
+		{"requested for a pull request's head", "requested", func(t *testing.T, h *harness) string {
+			return h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"}).HeadSHA()
+		}, nil},
+		{"requested for a fork pull request's head", "requested", func(t *testing.T, h *harness) string {
+			h.repo.CreateBranch("contrib", "main")
+			h.repo.Commit("contrib", map[string]string{"dags/daily.py": "x = 1\n"}, "change", "bob")
+			return h.repo.OpenPullRequest(githubemu.PROptions{Head: "contrib", Author: "bob", Fork: true}).HeadSHA()
+		}, nil},
+		// merge_group runs the checks of a queued commit.
+		{"requested for a merge queue commit", "requested", func(t *testing.T, h *harness) string {
+			return h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"}).EnqueueMergeGroup("alice").HeadSHA
+		}, nil},
+		{"rerequested for a pull request's head", "rerequested", func(t *testing.T, h *harness) string {
+			return h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"}).HeadSHA()
+		}, all},
+		{"rerequested for a merge queue commit", "rerequested", func(t *testing.T, h *harness) string {
+			return h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"}).EnqueueMergeGroup("alice").HeadSHA
+		}, all},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s on a PR %v", tt.action, tt.onPR), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil, nil)
-			var sha string
-			if tt.onPR {
-				sha = h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"}).HeadSHA()
-			} else {
-				sha = h.repo.Commit("main", map[string]string{"dags/daily.py": "x = 2\n"}, "push to main", "alice")
-			}
+			sha := tt.commit(t, h)
 			if _, err := h.handle(t, "check_suite", h.emu.CheckSuitePayload(h.repo, sha, tt.action, "alice")); err != nil {
 				t.Fatal(err)
 			}
 			runs := h.runs(sha)
-			want := []string{"conveyor/config", "test/errors", "test/noisy", "test/panics", "test/witness"}
-			if !tt.onPR {
-				// On main itself nothing changed, so the DAG check has nothing to look at.
-				want = []string{"conveyor/config", "test/errors", "test/panics", "test/witness"}
+			if got := names(runs); !slices.Equal(got, tt.want) {
+				t.Fatalf("runs %v, want %v", got, tt.want)
 			}
-			if got := names(runs); !slices.Equal(got, want) {
-				t.Fatalf("runs %v, want %v", got, want)
+			for name, rs := range runs {
+				if len(rs) != 1 {
+					t.Errorf("%s has %d runs, want 1", name, len(rs))
+				}
 			}
 			h.assertAllCompleted(t, sha)
 		})
 	}
+	t.Run("the pull request lookup failing runs the checks", func(t *testing.T) {
+		h := newHarness(t, nil, nil)
+		sha := pushToMain(t, h)
+		h.emu.FailNext(http.MethodGet, "/repos/parcelflow/data-platform/commits/*/pulls", http.StatusBadGateway, 10, nil)
+		if _, err := h.handle(t, "check_suite", h.emu.CheckSuitePayload(h.repo, sha, "requested", "alice")); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(h.runs(sha)); !slices.Equal(got, onMain) {
+			t.Fatalf("runs %v, want %v: a commit is checked twice rather than not at all", got, onMain)
+		}
+	})
+}
+
+func pushToMain(t *testing.T, h *harness) string {
+	return h.repo.Commit("main", map[string]string{"dags/daily.py": "x = 2\n"}, "push to main", "alice")
+}
+
+// TestEveryPushIsCheckedOnce delivers every webhook GitHub sends for a push
+// when the app subscribes to check suites: a push to a PR's branch brings
+// pull_request "synchronize" and check_suite "requested", a queued PR brings
+// merge_group and check_suite "requested". Each commit gets one run per check.
+func TestEveryPushIsCheckedOnce(t *testing.T) {
+	h := newHarnessWith(t, githubemu.Options{CheckSuiteOnPush: true}, nil, nil)
+	deliverAll := func(t *testing.T) {
+		t.Helper()
+		for _, d := range h.emu.Deliveries() {
+			if _, ok := h.handlers[d.Event]; !ok {
+				continue
+			}
+			if _, err := h.handle(t, d.Event, d.Payload); err != nil {
+				t.Fatalf("%s %s: %v", d.Event, d.Action, err)
+			}
+		}
+		h.emu.ResetDeliveries()
+	}
+	once := func(t *testing.T, sha string, want []string) {
+		t.Helper()
+		runs := h.runs(sha)
+		if got := names(runs); !slices.Equal(got, want) {
+			t.Fatalf("runs at %.8s: %v, want %v", sha, got, want)
+		}
+		for name, rs := range runs {
+			if len(rs) != 1 {
+				t.Errorf("%s ran %d times at %.8s, want once", name, len(rs), sha)
+			}
+		}
+		h.assertAllCompleted(t, sha)
+	}
+	all := []string{"conveyor/config", "test/errors", "test/noisy", "test/panics", "test/witness"}
+	h.emu.ResetDeliveries()
+
+	pr := h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"})
+	deliverAll(t)
+	once(t, pr.HeadSHA(), all)
+
+	next := h.repo.Commit("feature", map[string]string{"dags/daily.py": "x = 2\n"}, "another push", "alice")
+	var events []string
+	for _, d := range h.emu.Deliveries() {
+		events = append(events, d.Event+"/"+d.Action)
+	}
+	if !slices.Equal(events, []string{"push/", "pull_request/synchronize", "check_suite/requested"}) {
+		t.Fatalf("a push to the PR's branch sent %v; the test needs both triggers", events)
+	}
+	deliverAll(t)
+	once(t, next, all)
+
+	mg := pr.EnqueueMergeGroup("alice")
+	deliverAll(t)
+	once(t, mg.HeadSHA, all)
+
+	h.repo.CreateBranch("spike", "main")
+	spike := h.repo.Commit("spike", map[string]string{"dags/daily.py": "x = 3\n"}, "no PR here", "alice")
+	deliverAll(t)
+	once(t, spike, all)
 }
 
 func TestEveryRunCompletes(t *testing.T) {
@@ -664,11 +771,12 @@ func TestCheckRunActions(t *testing.T) {
 
 func TestOtherAppsSuitesAreIgnored(t *testing.T) {
 	h := newHarness(t, nil, func(d *handlers.Deps) { d.AppID = 999 })
-	pr := h.openPR(t, map[string]string{"dags/daily.py": "x = 1\n"})
-	if _, err := h.handle(t, "check_suite", h.emu.CheckSuitePayload(h.repo, pr.HeadSHA(), "requested", "alice")); err != nil {
+	// A suite this server would run (a push with no PR, re-requested) if it were its own.
+	sha := pushToMain(t, h)
+	if _, err := h.handle(t, "check_suite", h.emu.CheckSuitePayload(h.repo, sha, "rerequested", "alice")); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(h.repo.CheckRuns(pr.HeadSHA())); n != 0 {
+	if n := len(h.repo.CheckRuns(sha)); n != 0 {
 		t.Fatalf("%d runs for another app's suite", n)
 	}
 }

@@ -739,7 +739,13 @@ func (pr *PullRequest) EnqueueMergeGroup(sender string) MergeGroup {
 		"head_sha": mg.HeadSHA, "head_ref": mg.HeadRef, "base_sha": mg.BaseSHA, "base_ref": mg.BaseRef,
 		"head_commit": r.headCommitJSON(sha),
 	}
+	evs := []pendingEvent{{"merge_group", p}}
+	if e.opts.CheckSuiteOnPush {
+		// GitHub also asks for the app's suite on the queue branch's commit,
+		// alongside merge_group.
+		evs = append(evs, pendingEvent{"check_suite", r.checkSuitePayload(r.suiteFor(sha), "requested", sender)})
+	}
 	e.mu.Unlock()
-	e.dispatch(pendingEvent{"merge_group", p})
+	e.dispatch(evs...)
 	return mg
 }

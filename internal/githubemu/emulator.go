@@ -40,8 +40,9 @@ type Options struct {
 	Now func() time.Time
 	// HTTPClient delivers webhooks. Default a client with a 10 s timeout.
 	HTTPClient *http.Client
-	// CheckSuiteOnPush makes every push also send check_suite "requested", as GitHub does for
-	// apps subscribed to check suites. Off by default so tests see only the events they cause.
+	// CheckSuiteOnPush makes every push (and every merge queue entry's branch) also send
+	// check_suite "requested", as GitHub does for apps subscribed to check suites. Off by
+	// default so tests see only the events they cause.
 	CheckSuiteOnPush bool
 }
 

@@ -488,3 +488,66 @@ func (e *Emulator) getPermission(w http.ResponseWriter, r *http.Request) {
 	u["role_name"] = role
 	writeJSON(w, http.StatusOK, map[string]any{"permission": legacy, "role_name": role, "user": u})
 }
+
+// listPullsForCommit answers "list pull requests associated with a commit" as GitHub
+// does: for a commit on the default branch, the merged pull requests that brought it in;
+// otherwise the open pull requests whose commits include it, forks included.
+func (e *Emulator) listPullsForCommit(w http.ResponseWriter, r *http.Request) {
+	rp, ok := e.lookupRepo(w, r)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sha, ok := rp.resolve(r.PathValue("sha"))
+	if !ok {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "No commit found for SHA: " + r.PathValue("sha"), "documentation_url": docsURL})
+		return
+	}
+	tip := rp.branches[rp.DefaultBranch]
+	onDefault := rp.reachable(sha, tip)
+	contains := func(pr *PullRequest) bool {
+		if pr.headSHA == sha || pr.mergeSHA == sha {
+			return true
+		}
+		base := pr.baseSHA
+		if m := rp.commits[pr.mergeSHA]; m != nil && len(m.parents) > 0 {
+			// A merge moved the base onto the merge commit; the PR's own
+			// commits are those its first parent lacked.
+			base = m.parents[0]
+		}
+		return slices.ContainsFunc(rp.commitsBetween(base, pr.headSHA), func(c *commitObj) bool { return c.sha == sha })
+	}
+	var prs []*PullRequest
+	for _, pr := range rp.pulls {
+		if ((onDefault && pr.merged) || (!onDefault && pr.state == "open")) && contains(pr) {
+			prs = append(prs, pr)
+		}
+	}
+	slices.SortFunc(prs, func(a, b *PullRequest) int { return b.Number - a.Number })
+	start, end := paginate(w, r, len(prs))
+	out := []any{}
+	for _, pr := range prs[start:end] {
+		out = append(out, e.pullRequestJSON(pr))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// reachable reports whether commit sha is from or one of its ancestors. Callers hold e.mu.
+func (r *Repo) reachable(sha, from string) bool {
+	seen := map[string]bool{}
+	stack := []string{from}
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if c == sha {
+			return true
+		}
+		if seen[c] || r.commits[c] == nil {
+			continue
+		}
+		seen[c] = true
+		stack = append(stack, r.commits[c].parents...)
+	}
+	return false
+}

@@ -52,6 +52,7 @@ func (e *Emulator) routes() {
 	// Pulls.
 	h("GET /repos/{owner}/{repo}/pulls", e.listPulls)
 	h("GET /repos/{owner}/{repo}/pulls/{number}", e.getPull)
+	h("GET /repos/{owner}/{repo}/commits/{sha}/pulls", e.listPullsForCommit)
 	h("GET /repos/{owner}/{repo}/pulls/{number}/files", e.listPullFiles)
 	h("GET /repos/{owner}/{repo}/pulls/{number}/commits", e.listPullCommits)
 	h("GET /repos/{owner}/{repo}/pulls/{number}/reviews", e.listReviews)
