@@ -40,11 +40,82 @@ type statement struct {
 	notAction    bool
 	resources    []string
 	anyPrincipal bool
-	hasCondition bool
-	rng          hcl.Range
-	actionsRng   hcl.Range
-	resourcesRng hcl.Range
-	principalRng hcl.Range
+	// principalType is how the open principal was written: "*", "AWS" or "Federated".
+	principalType string
+	conditions    []condition
+	rng           hcl.Range
+	actionsRng    hcl.Range
+	resourcesRng  hcl.Range
+	principalRng  hcl.Range
+}
+
+// condition is one key test of a statement's Condition block.
+type condition struct {
+	op, key string
+	values  []string
+	// unknown is set when the operator, key or a value is not known
+	// statically; such a condition is given the benefit of the doubt.
+	unknown bool
+}
+
+// principalKeys are condition keys that name who is calling: a statement open
+// to "*" that tests one of them is open only to the caller it names.
+var principalKeys = map[string]bool{
+	"aws:principalorgid": true, "aws:principalorgpaths": true, "aws:principalaccount": true,
+	"aws:principalarn": true, "aws:sourceaccount": true, "aws:sourcearn": true,
+	"aws:sourceorgid": true, "aws:sourceorgpaths": true, "sts:externalid": true,
+}
+
+// networkKeys confine a resource policy to the platform's own network; they
+// say nothing about who may assume a role, so trust policies do not count them.
+var networkKeys = map[string]bool{"aws:sourcevpc": true, "aws:sourcevpce": true}
+
+// restricts reports whether c narrows an open principal down to callers the
+// policy names. aws:SecureTransport, aws:SourceIp, tag tests and the like
+// do not: anyone can meet them.
+func (c condition) restricts(kind policyKind, principalType string) bool {
+	if c.unknown {
+		return true
+	}
+	op := strings.ToLower(strings.TrimPrefix(c.op, "ForAnyValue:"))
+	if strings.HasSuffix(op, "ifexists") {
+		return false // a request without the key passes
+	}
+	switch op {
+	case "stringequals", "stringlike", "stringequalsignorecase", "arnequals", "arnlike":
+	default:
+		return false
+	}
+	key := strings.ToLower(c.key)
+	named := principalKeys[key] || (kind == resourcePolicy && networkKeys[key])
+	if !named && principalType != "AWS" {
+		// Web identity: the token's subject names the caller. Its audience
+		// does too (a Cognito identity pool), except for GitHub's OIDC
+		// provider, whose audience is the same for every repository on
+		// GitHub.
+		provider, claim, ok := strings.Cut(key, ":")
+		named = ok && (claim == "sub" || (claim == "aud" && provider != "token.actions.githubusercontent.com"))
+	}
+	if !named {
+		return false
+	}
+	for _, v := range c.values {
+		if strings.Trim(v, "*?") != "" {
+			return true
+		}
+	}
+	return false // only wildcards: matches every caller
+}
+
+// restricted reports whether any of the statement's conditions restricts its
+// open principal.
+func (s statement) restricted(kind policyKind) bool {
+	for _, c := range s.conditions {
+		if c.restricts(kind, s.principalType) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s statement) label() string {
@@ -146,12 +217,20 @@ func documentStatements(b *hclsyntax.Body, ev *evaluator) []statement {
 		for _, pb := range blocksOf(sb.Body, "principals") {
 			typ, _ := ev.attr(pb.Body, "type").(string)
 			ids, _ := stringList(ev.attr(pb.Body, "identifiers"))
-			if (typ == "*" || typ == "AWS") && contains(ids, "*") {
-				s.anyPrincipal = true
+			if openPrincipalType(typ) && contains(ids, "*") && !s.anyPrincipal {
+				s.anyPrincipal, s.principalType = true, typ
 				s.principalRng = pb.DefRange()
 			}
 		}
-		s.hasCondition = len(blocksOf(sb.Body, "condition")) > 0
+		for _, cb := range blocksOf(sb.Body, "condition") {
+			c := condition{}
+			op, opOK := ev.attr(cb.Body, "test").(string)
+			key, keyOK := ev.attr(cb.Body, "variable").(string)
+			c.op, c.key = op, key
+			c.values, c.unknown = stringList(ev.attr(cb.Body, "values"))
+			c.unknown = c.unknown || !opOK || !keyOK
+			s.conditions = append(s.conditions, c)
+		}
 		out = append(out, s)
 	}
 	return out
@@ -210,13 +289,44 @@ func jsonStatements(doc any, rng hcl.Range) []statement {
 		s.resources, _ = stringList(sm["Resource"])
 		switch p := sm["Principal"].(type) {
 		case string:
-			s.anyPrincipal = p == "*"
+			s.anyPrincipal, s.principalType = p == "*", "*"
 		case map[string]any:
-			ids, _ := stringList(p["AWS"])
-			s.anyPrincipal = contains(ids, "*")
+			for _, typ := range []string{"AWS", "Federated"} {
+				if ids, _ := stringList(p[typ]); contains(ids, "*") {
+					s.anyPrincipal, s.principalType = true, typ
+					break
+				}
+			}
 		}
-		_, s.hasCondition = sm["Condition"]
+		s.conditions = jsonConditions(sm["Condition"])
 		out = append(out, s)
+	}
+	return out
+}
+
+// openPrincipalType reports principal types for which "*" means anyone: any
+// AWS account, or any identity provider's users.
+func openPrincipalType(t string) bool { return t == "*" || t == "AWS" || t == "Federated" }
+
+// jsonConditions reads a Condition object: {operator: {key: value or values}}.
+func jsonConditions(v any) []condition {
+	var out []condition
+	switch ops := v.(type) {
+	case map[string]any:
+		for _, op := range sortedKeys(ops) {
+			keys, ok := ops[op].(map[string]any)
+			if !ok {
+				out = append(out, condition{op: op, unknown: isUnknown(ops[op])})
+				continue
+			}
+			for _, key := range sortedKeys(keys) {
+				c := condition{op: op, key: key}
+				c.values, c.unknown = stringList(keys[key])
+				out = append(out, c)
+			}
+		}
+	case unknown:
+		out = append(out, condition{unknown: true})
 	}
 	return out
 }
@@ -318,17 +428,32 @@ func iamRules(m *module, ev *evaluator) []Finding {
 			case identityPolicy:
 				out = append(out, identityRules(d, s)...)
 			case trustPolicy, resourcePolicy:
-				if s.anyPrincipal && !s.hasCondition {
-					what := "lets any AWS principal in the world assume the role"
-					if d.kind == resourcePolicy {
-						what = "grants access to any principal, which makes the resource public"
-					}
-					out = append(out, at(RuleIAMOpenTrust, s.principalRng, fmt.Sprintf("%s: %s allows Principal \"*\" with no Condition and %s; name the accounts, roles or services it trusts", d.owner, s.label(), what)))
+				if s.anyPrincipal && !s.restricted(d.kind) {
+					out = append(out, openTrustFinding(d, s))
 				}
 			}
 		}
 	}
 	return out
+}
+
+func openTrustFinding(d policyDoc, s statement) Finding {
+	principal := `Principal "*"`
+	what := "lets any AWS principal in the world assume the role"
+	if s.principalType == "AWS" || s.principalType == "Federated" {
+		principal = fmt.Sprintf(`Principal {%s = "*"}`, s.principalType)
+	}
+	if s.principalType == "Federated" {
+		what = "lets a user of any identity provider assume the role"
+	}
+	if d.kind == resourcePolicy {
+		what = "grants access to any principal, which makes the resource public"
+	}
+	cond := "with no Condition"
+	if len(s.conditions) > 0 {
+		cond = "with no Condition that names the caller (aws:PrincipalOrgID, aws:PrincipalAccount, aws:SourceArn, aws:SourceAccount, sts:ExternalId, or a token's :sub)"
+	}
+	return at(RuleIAMOpenTrust, s.principalRng, fmt.Sprintf("%s: %s allows %s %s and %s; name the accounts, roles or services it trusts", d.owner, s.label(), principal, cond, what))
 }
 
 func identityRules(d policyDoc, s statement) []Finding {
@@ -353,8 +478,8 @@ func identityRules(d policyDoc, s statement) []Finding {
 	for _, a := range s.actions {
 		if actionMatches(a, "iam:PassRole") {
 			passRole = true
-			if strings.EqualFold(a, "iam:PassRole") {
-				continue
+			if onlyPassRole(a) {
+				continue // TF-IAM-003 says it; once is enough
 			}
 		}
 		if !isReadAction(a) && !starOnlyAction(a) {
@@ -369,6 +494,31 @@ func identityRules(d policyDoc, s statement) []Finding {
 		out = append(out, at(RuleIAMStarWrite, s.resourcesRng, fmt.Sprintf("%s: %s allows write actions %s on Resource \"*\"; scope them to the buckets, clusters or roles the pipeline uses", d.owner, s.label(), quoteList(writes))))
 	}
 	return out
+}
+
+// iamWritesBesidesPassRole are IAM actions a pattern covering iam:PassRole
+// might also cover; a pattern that covers none of them grants PassRole alone.
+var iamWritesBesidesPassRole = []string{
+	"iam:PutRolePolicy", "iam:PutUserPolicy", "iam:PutGroupPolicy", "iam:PutRolePermissionsBoundary",
+	"iam:PutUserPermissionsBoundary", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole",
+	"iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:CreateUser", "iam:CreateAccessKey",
+	"iam:CreatePolicyVersion", "iam:TagRole", "iam:CreateServiceLinkedRole",
+}
+
+// onlyPassRole reports an action pattern that grants iam:PassRole and no
+// other action ("iam:PassRole", "iam:Pass*"), so it is not a write on "*"
+// beyond what TF-IAM-003 reports.
+func onlyPassRole(p string) bool {
+	svc, _, ok := strings.Cut(p, ":")
+	if !ok || !strings.EqualFold(svc, "iam") || !actionMatches(p, "iam:PassRole") {
+		return false
+	}
+	for _, a := range iamWritesBesidesPassRole {
+		if actionMatches(p, a) {
+			return false
+		}
+	}
+	return true
 }
 
 func quoteList(xs []string) string {

@@ -56,3 +56,78 @@ resource "aws_s3_bucket_policy" "exports" {
   bucket = "parcelflow-exports-dev"
   policy = data.aws_iam_policy_document.exports.json
 }
+
+# The same roles, trusting only the callers their conditions name.
+resource "aws_iam_role" "github_deploy" {
+  name = "github-deploy"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect    = "Allow"
+        Action    = "sts:AssumeRoleWithWebIdentity"
+        Principal = { Federated = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }
+        Condition = { StringEquals = { "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" } }
+      },
+      {
+        Effect    = "Allow"
+        Action    = "sts:AssumeRoleWithWebIdentity"
+        Principal = { Federated = "*" }
+        Condition = {
+          StringEquals = { "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" }
+          StringLike   = { "token.actions.githubusercontent.com:sub" = "repo:parcelflow/data-platform:environment:dev" }
+        }
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role" "partner_reader" {
+  name = "partner-reader"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect    = "Allow"
+        Action    = "sts:AssumeRole"
+        Principal = { AWS = "*" }
+        Condition = {
+          Bool         = { "aws:SecureTransport" = "true" }
+          StringEquals = { "sts:ExternalId" = "parcelflow-partner-7f3a" }
+        }
+      },
+      {
+        Effect    = "Allow"
+        Action    = "sts:AssumeRole"
+        Principal = { AWS = ["*"] }
+        Condition = { StringEquals = { "aws:PrincipalOrgID" = "o-parcelflow" } }
+      },
+      {
+        Effect    = "Allow"
+        Action    = "sts:AssumeRole"
+        Principal = "*"
+        Condition = { StringEquals = { "aws:PrincipalAccount" = ["444444444444"] } }
+      },
+    ]
+  })
+}
+
+data "aws_iam_policy_document" "oidc_trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "cognito-identity.amazonaws.com:aud"
+      values   = ["eu-west-1:0f5c2d1e-8a7b-4c3d-9e2f-1a2b3c4d5e6f"]
+    }
+  }
+}
+
+resource "aws_iam_role" "oidc" {
+  name               = "oidc-deploy"
+  assume_role_policy = data.aws_iam_policy_document.oidc_trust.json
+}

@@ -9,6 +9,13 @@ data "aws_iam_policy_document" "pipeline" {
     actions   = ["iam:PassRole"]
     resources = ["*"] # want: TF-IAM-003
   }
+  statement {
+    # A wildcard that covers iam:PassRole and nothing else is reported once,
+    # as the PassRole it is.
+    sid       = "PassAny"
+    actions   = ["iam:Pass*"]
+    resources = ["*"] # want: TF-IAM-003
+  }
 }
 
 resource "aws_iam_role_policy" "pipeline" {
