@@ -15,6 +15,7 @@ import (
 
 	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy"
+	"github.com/parcelflow/conveyor/deploy/airflow"
 	"github.com/parcelflow/conveyor/deploy/artifacts"
 	"github.com/parcelflow/conveyor/deploy/release"
 	"github.com/parcelflow/conveyor/handlers"
@@ -309,10 +310,30 @@ func (d *Deploys) Rollback(ctx context.Context, req handlers.OpRequest) (string,
 	return deploymentReply(dep, err)
 }
 
-// Backfill implements handlers.Operations. Backfills are not run by this
-// server: they would start DAG runs in MWAA, which the embedded targets lack.
+// Backfill implements handlers.Operations: it starts the backfill in the
+// environment's MWAA, as the person who asked.
 func (d *Deploys) Backfill(ctx context.Context, req handlers.OpRequest) (string, error) {
-	return "", handlers.Refuse("backfill", "backfills are not run by this server yet; trigger %s in the Airflow UI", req.Command.DagID)
+	e, err := d.engine(req.Config, req.PR.InstallationID, req.PR.Owner, req.PR.Repo)
+	if err != nil {
+		return "", err
+	}
+	env := req.Command.TargetEnv(req.Config)
+	report(ctx, req, fmt.Sprintf("Starting the backfill of `%s` in %s…", req.Command.DagID, env))
+	res, err := e.Backfill(ctx, deploy.BackfillRequest{Env: env, Actor: req.Actor.Login, PR: req.PR.Number,
+		Backfill: airflow.Backfill{DagID: req.Command.DagID, Start: req.Command.Start, End: req.Command.End}})
+	var cliErr *airflow.CLIError
+	switch {
+	case errors.Is(err, deploy.ErrNoScheduler):
+		return "", handlers.Refuse("backfill", "%s", err.Error())
+	case errors.Is(err, airflow.ErrRunsInFlight):
+		return "", handlers.Refuse("backfill", "%s; backfilling them again now would load those intervals twice. Wait for them to finish, or clear them deliberately in Airflow", err.Error())
+	case errors.As(err, &cliErr):
+		return "", handlers.Refuse("backfill", "Airflow refused it: %s", cliErr.Stderr)
+	case err != nil:
+		return "", err
+	}
+	return fmt.Sprintf("▶️ Backfill of `%s` started in %s for %s → %s: `%s`. Intervals that already succeeded are skipped, so nothing loads twice.",
+		req.Command.DagID, env, req.Command.Start.Format("2006-01-02"), req.Command.End.Format("2006-01-02"), res.Command), nil
 }
 
 // Plan implements handlers.Operations: per environment, which files the

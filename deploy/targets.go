@@ -30,6 +30,9 @@ type Targets struct {
 	Executor executor.Executor
 	// Env holds variables (often secrets) passed to every command; masked in output.
 	Env map[string]string
+	// AirflowCLI runs Airflow commands in the environment's MWAA (backfills);
+	// nil when the environment has no MWAA scheduler to reach.
+	AirflowCLI *airflow.CLI
 	// Close releases what Open acquired.
 	Close func()
 }
@@ -87,8 +90,10 @@ func (o *AWSOpener) Open(ctx context.Context, env *config.Environment, s identit
 		}
 		t.AirflowTarget = airflow.Target{Bucket: env.Airflow.Bucket, DagsPrefix: env.Airflow.DagsPrefix}
 		if env.Airflow.MWAAEnvironment != "" && !o.NoMWAA {
-			dep.MWAA = airflow.NewMWAAClient(cfg, o.MWAAEndpoint)
+			client := airflow.NewMWAAClient(cfg, o.MWAAEndpoint)
+			dep.MWAA = client
 			t.AirflowTarget.MWAAEnvironment = env.Airflow.MWAAEnvironment
+			t.AirflowCLI = &airflow.CLI{Tokens: client, HTTP: o.HTTPClient}
 		}
 		t.Airflow = dep
 	}
