@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -418,7 +419,7 @@ func actionMatches(p, a string) bool {
 }
 
 func iamRules(m *module, ev *evaluator) []Finding {
-	var out []Finding
+	out := managedPolicyRules(m, ev)
 	for _, d := range policies(m, ev) {
 		for _, s := range d.stmts {
 			if !s.allow {
@@ -435,6 +436,97 @@ func iamRules(m *module, ev *evaluator) []Finding {
 		}
 	}
 	return out
+}
+
+// broadManagedPolicyRE matches the AWS-managed policies that grant every
+// action, or every action of a service, on every resource:
+// AdministratorAccess (and its -Amplify, -AWSElasticBeanstalk variants),
+// PowerUserAccess, and the *FullAccess family (AmazonS3FullAccess,
+// AWSLambda_FullAccess, CloudWatchFullAccessV2 …), under any path and partition.
+var broadManagedPolicyRE = regexp.MustCompile(`^arn:[^:]*:iam::aws:policy/(?:[A-Za-z0-9_+=,.@-]+/)*((?:AdministratorAccess(?:-[A-Za-z0-9]+)*)|PowerUserAccess|[A-Za-z0-9_]*FullAccess[A-Za-z0-9_]*)$`)
+
+// broadManagedNameRE is broadManagedPolicyRE for a policy looked up by name
+// (data "aws_iam_policy" { name = "AdministratorAccess" }).
+var broadManagedNameRE = regexp.MustCompile(`^((?:AdministratorAccess(?:-[A-Za-z0-9]+)*)|PowerUserAccess|[A-Za-z0-9_]*FullAccess[A-Za-z0-9_]*)$`)
+
+// managedAttachments names, per resource type, the attributes that attach
+// managed policies by ARN: a single ARN, or a list of them.
+var managedAttachments = map[string]struct{ single, list string }{
+	"aws_iam_role_policy_attachment":             {single: "policy_arn"},
+	"aws_iam_user_policy_attachment":             {single: "policy_arn"},
+	"aws_iam_group_policy_attachment":            {single: "policy_arn"},
+	"aws_iam_policy_attachment":                  {single: "policy_arn"},
+	"aws_iam_role":                               {list: "managed_policy_arns"},
+	"aws_iam_role_policy_attachments_exclusive":  {list: "policy_arns"},
+	"aws_iam_user_policy_attachments_exclusive":  {list: "policy_arns"},
+	"aws_iam_group_policy_attachments_exclusive": {list: "policy_arns"},
+}
+
+// managedPolicyRules finds roles, users and groups given an AWS-managed
+// policy that grants a whole service or the whole account: least privilege
+// holds for the policies a role is attached to, not only those written inline.
+func managedPolicyRules(m *module, ev *evaluator) []Finding {
+	var out []Finding
+	for _, r := range m.resources {
+		spec, ok := managedAttachments[r.typ]
+		if r.data || !ok {
+			continue
+		}
+		var exprs []hclsyntax.Expression
+		if a, ok := r.block.Body.Attributes[spec.single]; ok && spec.single != "" {
+			exprs = append(exprs, a.Expr)
+		}
+		if a, ok := r.block.Body.Attributes[spec.list]; ok && spec.list != "" {
+			if tup, ok := a.Expr.(*hclsyntax.TupleConsExpr); ok {
+				exprs = append(exprs, tup.Exprs...) // each ARN at its own line
+			} else {
+				exprs = append(exprs, a.Expr)
+			}
+		}
+		for _, e := range exprs {
+			for _, name := range broadManagedPolicies(m, ev, e) {
+				out = append(out, at(RuleIAMManaged, e.Range(), fmt.Sprintf("%s attaches the AWS-managed policy %s, which grants %s; least privilege means a policy listing the actions and resources the pipeline uses", r.addr(), name, managedGrant(name))))
+			}
+		}
+	}
+	return out
+}
+
+// broadManagedPolicies returns the names of the broad AWS-managed policies an
+// ARN expression names: as a literal, through variables and locals, or
+// through a data "aws_iam_policy" looked up by ARN or by name.
+func broadManagedPolicies(m *module, ev *evaluator, e hclsyntax.Expression) []string {
+	var out []string
+	arns, _ := stringList(ev.value(e))
+	for _, arn := range arns {
+		if sm := broadManagedPolicyRE.FindStringSubmatch(arn); sm != nil {
+			out = append(out, sm[1])
+		}
+	}
+	for _, t := range refs(e) {
+		d, ok := m.byAddr[refAddr(t)]
+		if !ok || !d.data || d.typ != "aws_iam_policy" {
+			continue
+		}
+		if arn, ok := ev.attr(d.block.Body, "arn").(string); ok {
+			if sm := broadManagedPolicyRE.FindStringSubmatch(arn); sm != nil {
+				out = append(out, sm[1])
+			}
+		} else if name, ok := ev.attr(d.block.Body, "name").(string); ok && broadManagedNameRE.MatchString(name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func managedGrant(name string) string {
+	switch {
+	case strings.HasPrefix(name, "AdministratorAccess"):
+		return "every action on every resource"
+	case name == "PowerUserAccess":
+		return "every action on every resource except managing IAM and the organization"
+	}
+	return "every action of a service on every resource"
 }
 
 func openTrustFinding(d policyDoc, s statement) Finding {

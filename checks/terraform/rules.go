@@ -14,6 +14,7 @@ const (
 	RuleIAMStarWrite  = "TF-IAM-002"
 	RuleIAMPassRole   = "TF-IAM-003"
 	RuleIAMOpenTrust  = "TF-IAM-004"
+	RuleIAMManaged    = "TF-IAM-005"
 	RuleNetOpen       = "TF-NET-001"
 	RuleNetPublicData = "TF-NET-002"
 	RuleS3Versioning  = "TF-S3-001"
@@ -43,6 +44,7 @@ func Rules() []Rule {
 		{RuleIAMStarWrite, "failure", "IAM policy allows write actions on every resource"},
 		{RuleIAMPassRole, "failure", "IAM policy allows iam:PassRole on every role"},
 		{RuleIAMOpenTrust, "failure", "Policy trusts any principal"},
+		{RuleIAMManaged, "failure", "AWS-managed admin or full-access policy attached"},
 		{RuleNetOpen, "failure", "Security group open to the internet"},
 		{RuleNetPublicData, "failure", "Data store in a public subnet"},
 		{RuleS3Versioning, "failure", "S3 bucket without versioning"},

@@ -129,6 +129,7 @@ func TestRules(t *testing.T) {
 		{"iam-star-write", []string{RuleIAMStarWrite}},
 		{"iam-passrole", []string{RuleIAMPassRole}},
 		{"iam-open-trust", []string{RuleIAMOpenTrust}},
+		{"iam-managed", []string{RuleIAMManaged}},
 		{"net-open", []string{RuleNetOpen}},
 		{"net-public-data", []string{RuleNetPublicData}},
 		{"s3", []string{RuleS3Versioning, RuleS3Encryption, RuleS3PublicBlock}},
