@@ -239,6 +239,7 @@ func (ps *Parser) Parse(tree Tree, dir string) (*Project, error) {
 					m := p.newModel(mf.path, mf.memo, mp.Name, folders, folderCfg)
 					m.UniqueID = "model." + p.Name + "." + mp.Name + ".v" + v.V
 					m.Version, m.LatestVersion = v.V, mp.LatestVersion
+					m.FQN = append(m.FQN, "v"+v.V) // as dbt names a version's node
 					applyProps(m, mp)
 					applyVersion(m, mp, v)
 					applySQLConfig(m, mf.memo.facts)
@@ -279,6 +280,7 @@ func (ps *Parser) Parse(tree Tree, dir string) (*Project, error) {
 		}
 	}
 	p.resolve()
+	p.normalize()
 	return p, nil
 }
 

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -18,17 +19,17 @@ type manifest struct {
 	} `json:"metadata"`
 	Nodes   map[string]manifestNode `json:"nodes"`
 	Sources map[string]struct {
-		UniqueID      string                    `json:"unique_id"`
-		SourceName    string                    `json:"source_name"`
-		Name          string                    `json:"name"`
-		Database      string                    `json:"database"`
-		Schema        string                    `json:"schema"`
-		Identifier    string                    `json:"identifier"`
-		Loader        string                    `json:"loader"`
-		LoadedAtField string                    `json:"loaded_at_field"`
-		Freshness     *manifestFreshness        `json:"freshness"`
-		Columns       map[string]manifestColumn `json:"columns"`
-		Path          string                    `json:"original_file_path"`
+		UniqueID      string             `json:"unique_id"`
+		SourceName    string             `json:"source_name"`
+		Name          string             `json:"name"`
+		Database      string             `json:"database"`
+		Schema        string             `json:"schema"`
+		Identifier    string             `json:"identifier"`
+		Loader        string             `json:"loader"`
+		LoadedAtField string             `json:"loaded_at_field"`
+		Freshness     *manifestFreshness `json:"freshness"`
+		Columns       manifestColumns    `json:"columns"`
+		Path          string             `json:"original_file_path"`
 	} `json:"sources"`
 	Exposures map[string]struct {
 		UniqueID string `json:"unique_id"`
@@ -38,6 +39,8 @@ type manifest struct {
 			Name string `json:"name"`
 		} `json:"owner"`
 		Meta      map[string]any `json:"meta"`
+		Refs      []manifestRef  `json:"refs"`
+		Sources   [][]string     `json:"sources"`
 		DependsOn struct {
 			Nodes []string `json:"nodes"`
 		} `json:"depends_on"`
@@ -48,6 +51,7 @@ type manifest struct {
 		Name        string `json:"name"`
 		PackageName string `json:"package_name"`
 		Path        string `json:"original_file_path"`
+		MacroSQL    string `json:"macro_sql"`
 		DependsOn   struct {
 			Macros []string `json:"macros"`
 		} `json:"depends_on"`
@@ -75,6 +79,16 @@ func (p manifestPeriod) String() string {
 		return ""
 	}
 	return fmt.Sprintf("%d%c", *p.Count, p.Period[0])
+}
+
+type manifestRef struct {
+	Name    string `json:"name"`
+	Package string `json:"package"`
+	Version any    `json:"version"`
+}
+
+func (r manifestRef) ref() Ref {
+	return Ref{Package: r.Package, Name: r.Name, Version: versionString(r.Version)}
 }
 
 type manifestColumn struct {
@@ -107,6 +121,7 @@ type manifestNode struct {
 		IncrementalStrategy string         `json:"incremental_strategy"`
 		OnSchemaChange      string         `json:"on_schema_change"`
 		Tags                any            `json:"tags"`
+		Database            string         `json:"database"`
 		Schema              string         `json:"schema"`
 		Alias               string         `json:"alias"`
 		Meta                map[string]any `json:"meta"`
@@ -114,15 +129,11 @@ type manifestNode struct {
 			Enforced bool `json:"enforced"`
 		} `json:"contract"`
 	} `json:"config"`
-	Columns     map[string]manifestColumn `json:"columns"`
-	Constraints []Constraint              `json:"constraints"`
-	Refs        []struct {
-		Name    string `json:"name"`
-		Package string `json:"package"`
-		Version any    `json:"version"`
-	} `json:"refs"`
-	Sources   [][]string `json:"sources"`
-	DependsOn struct {
+	Columns     manifestColumns `json:"columns"`
+	Constraints []Constraint    `json:"constraints"`
+	Refs        []manifestRef   `json:"refs"`
+	Sources     [][]string      `json:"sources"`
+	DependsOn   struct {
 		Macros []string `json:"macros"`
 		Nodes  []string `json:"nodes"`
 	} `json:"depends_on"`
@@ -137,7 +148,7 @@ type manifestNode struct {
 
 // ReadManifest reads dbt's target/manifest.json (schema v12). dir is the
 // project folder in the repo, so the paths it reports are repo paths like the
-// parser's. Columns come out in name order: the manifest keeps them in a map.
+// parser's. Columns keep the manifest's order, which is the YAML's.
 func ReadManifest(dir string, data []byte) (*Project, error) {
 	var mf manifest
 	if err := json.Unmarshal(data, &mf); err != nil {
@@ -183,7 +194,15 @@ func ReadManifest(dir string, data []byte) (*Project, error) {
 			}
 			m.PatchPath = repoPath(pp)
 		}
-		m.SQL = ScanSQL(m.Path, n.RawCode).SQL
+		facts := ScanSQL(m.Path, n.RawCode)
+		m.SQL = facts.SQL
+		// The manifest keeps no lines; the scan of raw_code gives the same
+		// config() lines the parser records.
+		for _, call := range facts.Configs {
+			for k := range call.Kwargs {
+				m.ConfigLines[k] = call.Line
+			}
+		}
 		c := &m.Config
 		c.Enabled = true
 		c.Materialized = n.Config.Materialized
@@ -192,21 +211,34 @@ func ReadManifest(dir string, data []byte) (*Project, error) {
 		c.OnSchemaChange = n.Config.OnSchemaChange
 		c.ContractEnforced = n.Config.Contract.Enforced
 		c.Tags = anyStrings(n.Config.Tags)
+		c.Database = n.Config.Database
 		c.Schema = n.Config.Schema
 		c.Alias = n.Config.Alias
 		c.Access, c.Group = n.Access, n.Group
 		if o, ok := n.Config.Meta["owner"].(string); ok {
 			c.Owner = o
 		}
-		for _, col := range sortedColumns(n.Columns) {
-			m.Columns = append(m.Columns, col)
-		}
+		m.Columns = toColumns(n.Columns)
 		for _, r := range n.Refs {
-			m.Refs = append(m.Refs, Ref{Package: r.Package, Name: r.Name, Version: versionString(r.Version)})
+			ref := r.ref()
+			for _, sr := range facts.Refs {
+				if sameRef(ref, sr) {
+					ref.Line, ref.Conditional = sr.Line, sr.Conditional
+					break
+				}
+			}
+			m.Refs = append(m.Refs, ref)
 		}
 		for _, s := range n.Sources {
 			if len(s) == 2 {
-				m.SourceRefs = append(m.SourceRefs, SourceRef{Source: s[0], Table: s[1]})
+				src := SourceRef{Source: s[0], Table: s[1]}
+				for _, ss := range facts.Sources {
+					if ss.Source == src.Source && ss.Table == src.Table {
+						src.Line, src.Conditional = ss.Line, ss.Conditional
+						break
+					}
+				}
+				m.SourceRefs = append(m.SourceRefs, src)
 			}
 		}
 		m.DependsOn = append([]string(nil), n.DependsOn.Nodes...)
@@ -215,6 +247,8 @@ func ReadManifest(dir string, data []byte) (*Project, error) {
 		p.Models[id] = m
 	}
 	p.index()
+	// nodes is a map: attach tests in ID order so two reads agree.
+	sort.Slice(tests, func(i, j int) bool { return tests[i].UniqueID < tests[j].UniqueID })
 	for _, t := range tests {
 		m, ok := p.Models[t.AttachedNode]
 		if !ok || t.TestMetadata == nil {
@@ -229,11 +263,17 @@ func ReadManifest(dir string, data []byte) (*Project, error) {
 		gt.Field, _ = t.TestMetadata.Kwargs["field"].(string)
 		attachTest(m, gt)
 	}
+	targetDB := targetDatabase(mf.Nodes)
 	for id, s := range mf.Sources {
 		src := &Source{UniqueID: id, SourceName: s.SourceName, Name: s.Name, Database: s.Database, Schema: s.Schema, Identifier: s.Identifier,
-			Loader: s.Loader, LoadedAtField: s.LoadedAtField, Columns: sortedColumns(s.Columns), Path: repoPath(s.Path)}
+			Loader: s.Loader, LoadedAtField: s.LoadedAtField, Columns: toColumns(s.Columns), Path: repoPath(s.Path)}
 		if src.Identifier == src.Name {
 			src.Identifier = ""
+		}
+		// dbt resolves an undeclared source database to the target's; the
+		// files say nothing there, so neither does this reader.
+		if src.Database == targetDB {
+			src.Database = ""
 		}
 		if s.Freshness != nil {
 			f := &Freshness{WarnAfter: s.Freshness.WarnAfter.String(), ErrorAfter: s.Freshness.ErrorAfter.String()}
@@ -248,6 +288,14 @@ func ReadManifest(dir string, data []byte) (*Project, error) {
 		if t, ok := e.Meta["team"].(string); ok {
 			ex.Team = t
 		}
+		for _, r := range e.Refs {
+			ex.Refs = append(ex.Refs, r.ref())
+		}
+		for _, s := range e.Sources {
+			if len(s) == 2 {
+				ex.SrcRefs = append(ex.SrcRefs, SourceRef{Source: s[0], Table: s[1]})
+			}
+		}
 		sort.Strings(ex.DependsOn)
 		p.Exposures[id] = ex
 	}
@@ -255,9 +303,29 @@ func ReadManifest(dir string, data []byte) (*Project, error) {
 		if m.PackageName != p.Name {
 			continue
 		}
-		p.Macros[id] = &Macro{UniqueID: id, MacroDef: MacroDef{Name: m.Name}, Path: repoPath(m.Path)}
+		p.Macros[id] = &Macro{UniqueID: id, MacroDef: MacroDef{Name: m.Name}, Path: repoPath(m.Path), Body: m.MacroSQL}
 	}
+	p.normalize()
 	return p, nil
+}
+
+// targetDatabase is the database of the target the manifest was built for:
+// the one most models without a database config landed in ("" when none
+// tells).
+func targetDatabase(nodes map[string]manifestNode) string {
+	count := map[string]int{}
+	for _, n := range nodes {
+		if n.ResourceType == "model" && n.Config.Database == "" && n.Database != "" {
+			count[n.Database]++
+		}
+	}
+	best := ""
+	for db, c := range count {
+		if c > count[best] || c == count[best] && db < best {
+			best = db
+		}
+	}
+	return best
 }
 
 // attachTest puts a manifest test on its model, or on its column.
@@ -273,15 +341,44 @@ func attachTest(m *Model, gt GenericTest) {
 	m.Tests = append(m.Tests, gt)
 }
 
-func sortedColumns(cols map[string]manifestColumn) []Column {
-	names := make([]string, 0, len(cols))
-	for n := range cols {
-		names = append(names, n)
+// manifestColumns is a node's columns object in the order dbt wrote it, which
+// is the order of the YAML: a Go map would lose it.
+type manifestColumns []manifestColumn
+
+func (mc *manifestColumns) UnmarshalJSON(data []byte) error {
+	*mc = nil
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
-	out := make([]Column, 0, len(names))
-	for _, n := range names {
-		c := cols[n]
+	if tok == nil {
+		return nil // "columns": null
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("columns must be an object, not %v", tok)
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var c manifestColumn
+		if err := dec.Decode(&c); err != nil {
+			return fmt.Errorf("column %v: %w", key, err)
+		}
+		if c.Name == "" {
+			c.Name, _ = key.(string)
+		}
+		*mc = append(*mc, c)
+	}
+	_, err = dec.Token()
+	return err
+}
+
+func toColumns(cols manifestColumns) []Column {
+	out := make([]Column, 0, len(cols))
+	for _, c := range cols {
 		col := Column{Name: c.Name, Constraints: c.Constraints}
 		if c.DataType != nil {
 			col.DataType = *c.DataType

@@ -82,6 +82,10 @@ type Model struct {
 	FQN  []string       `json:"-"`
 	// ConfigLines maps a config key to the line in Path where config() set it.
 	ConfigLines map[string]int `json:"-"`
+	// UnknownConfig lists the config keys config() sets to something the
+	// scanner cannot know (an expression, or a value inside {% if %}); the
+	// parsed value of such a key is a guess.
+	UnknownConfig []string `json:"-"`
 }
 
 // Config is the part of a model's configuration the checks read.
@@ -219,6 +223,9 @@ type Macro struct {
 	MacroDef
 	Path     string `json:"path"`
 	Checksum string `json:"checksum"`
+	// Body is the macro's text as dbt recorded it (manifest only), which
+	// tells whether the macro file still holds it.
+	Body string `json:"-"`
 }
 
 // ModelsByName returns every node of model name (several for a versioned model).
