@@ -7,8 +7,6 @@ package dbt
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -221,7 +219,7 @@ func emptyProject(like *project.Project) *project.Project {
 }
 
 // load reads one side's project: a production manifest when given, else the
-// tree's target/manifest.json when it matches the files, else the files.
+// tree's target/manifest.json when it agrees with the files, else the files.
 func (c *Check) load(ctx context.Context, parser *project.Parser, tree checks.Tree, dir, manifestPath string, src ManifestSource) (*project.Project, string, error) {
 	if _, err := tree.ReadFile(path.Join(orRoot(dir), "dbt_project.yml")); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -246,38 +244,127 @@ func (c *Check) load(ctx context.Context, parser *project.Parser, tree checks.Tr
 	if manifestPath == "" {
 		manifestPath = path.Join(orRoot(dir), "target", "manifest.json")
 	}
-	if data, err := tree.ReadFile(manifestPath); err == nil {
-		p, err := project.ReadManifest(dir, data)
-		if err != nil {
-			parsed, perr := parser.Parse(tree, dir)
-			return parsed, fmt.Sprintf("`%s` could not be used (%v); the project was parsed instead.", manifestPath, err), perr
-		}
-		if stale := staleFiles(tree, p); len(stale) > 0 {
-			parsed, perr := parser.Parse(tree, dir)
-			return parsed, fmt.Sprintf("`%s` is stale (%d model files differ from it, e.g. `%s`); the project was parsed instead.", manifestPath, len(stale), stale[0]), perr
-		}
-		return p, "", nil
+	data, err := tree.ReadFile(manifestPath)
+	if err != nil {
+		p, err := parser.Parse(tree, dir)
+		return p, "", err
 	}
-	p, err := parser.Parse(tree, dir)
-	return p, "", err
+	// The files are parsed even with a manifest at hand: a committed
+	// manifest is only as good as its agreement with them.
+	parsed, err := parser.Parse(tree, dir)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := project.ReadManifest(dir, data)
+	if err != nil {
+		return parsed, fmt.Sprintf("`%s` could not be used (%v); the project was parsed instead.", manifestPath, err), nil
+	}
+	if stale := staleFiles(tree, p, parsed); len(stale) > 0 {
+		return parsed, fmt.Sprintf("`%s` is stale (%d files differ from it, e.g. `%s`); the project was parsed instead.", manifestPath, len(stale), stale[0]), nil
+	}
+	p.Locate(tree)
+	// The files are the same either way, and so are their problems.
+	p.Problems = parsed.Problems
+	return p, "", nil
 }
 
-// staleFiles lists model files whose content no longer matches the manifest.
-func staleFiles(tree checks.Tree, p *project.Project) []string {
+// staleFiles lists the files a manifest no longer describes, compared with
+// the project parsed from the same tree: model SQL whose checksum moved,
+// models added or removed since, properties YAML whose columns, types,
+// constraints, tests, versions or contract differ, configs that moved (where
+// the scanner can know them), sources, exposures and macros. The manifest has
+// checksums for model SQL only, so the rest is compared by content.
+func staleFiles(tree checks.Tree, m, parsed *project.Project) []string {
+	seen := map[string]bool{}
 	var out []string
-	for _, id := range p.ModelIDs() {
-		m := p.Models[id]
-		data, err := tree.ReadFile(m.Path)
-		if err != nil {
-			out = append(out, m.Path)
-			continue
-		}
-		sum := sha256.Sum256(data)
-		if hex.EncodeToString(sum[:]) != m.Checksum {
-			out = append(out, m.Path)
+	add := func(f string) {
+		if f != "" && !seen[f] {
+			seen[f] = true
+			out = append(out, f)
 		}
 	}
+	for _, id := range m.ModelIDs() {
+		mm, pm := m.Models[id], parsed.Models[id]
+		if pm == nil {
+			add(mm.Path)
+			continue
+		}
+		if mm.Checksum != pm.Checksum {
+			add(pm.Path)
+		}
+		if yamlKey(mm) != yamlKey(pm) {
+			add(orFile(pm.PatchPath, mm.PatchPath, pm.Path))
+		}
+		if len(pm.UnknownConfig) == 0 && (configKey(mm) != configKey(pm) || mm.Relation() != pm.Relation() || mm.Database != pm.Database) {
+			add(orFile(pm.PatchPath, mm.PatchPath, parsed.ProjectFile))
+		}
+	}
+	for _, id := range parsed.ModelIDs() {
+		if _, ok := m.Models[id]; !ok {
+			add(parsed.Models[id].Path)
+		}
+	}
+	for id, ps := range parsed.Sources {
+		if ms, ok := m.Sources[id]; !ok || sourceKey(ms) != sourceKey(ps) {
+			add(ps.Path)
+		}
+	}
+	for id, ms := range m.Sources {
+		if _, ok := parsed.Sources[id]; !ok {
+			add(ms.Path)
+		}
+	}
+	for id, pe := range parsed.Exposures {
+		if me, ok := m.Exposures[id]; !ok || strings.Join(me.DependsOn, ",") != strings.Join(pe.DependsOn, ",") {
+			add(pe.Path)
+		}
+	}
+	for id, me := range m.Exposures {
+		if _, ok := parsed.Exposures[id]; !ok {
+			add(me.Path)
+		}
+	}
+	for id, mm := range m.Macros {
+		pm, ok := parsed.Macros[id]
+		if !ok {
+			add(mm.Path)
+			continue
+		}
+		if mm.Body == "" {
+			continue
+		}
+		if data, err := tree.ReadFile(pm.Path); err != nil || !strings.Contains(string(data), mm.Body) {
+			add(pm.Path)
+		}
+	}
+	for id, pm := range parsed.Macros {
+		if _, ok := m.Macros[id]; !ok {
+			add(pm.Path)
+		}
+	}
+	sort.Strings(out)
 	return out
+}
+
+// yamlKey is what a model's properties YAML declares: its contract, columns
+// with their types and constraints, data tests, versions and where it is
+// described.
+func yamlKey(m *project.Model) string {
+	var tests []string
+	for _, t := range m.AllTests() {
+		tests = append(tests, t.Name+"("+t.Column+","+strings.Join(t.Values, "|")+","+t.To+","+t.Field+")")
+	}
+	sort.Strings(tests)
+	return contractKey(m) + "|" + strings.Join(tests, ";") + "|" + m.Version + "|" + m.LatestVersion + "|" + m.PatchPath
+}
+
+func orFile(paths ...string) string {
+	for _, p := range paths {
+		if p != "" {
+			return p
+		}
+	}
+	return ""
 }
 
 func mergeImpact(dst *Impact, src Impact) {
