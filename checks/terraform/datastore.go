@@ -114,6 +114,8 @@ func dataStoreSubnets(typ string) [][]string {
 		return [][]string{{"vpc_config", "subnet_ids"}}
 	case "aws_redshift_cluster":
 		return [][]string{{"cluster_subnet_group_name"}}
+	case "aws_redshiftserverless_workgroup":
+		return [][]string{{"subnet_ids"}}
 	case "aws_elasticache_cluster", "aws_elasticache_replication_group":
 		return [][]string{{"subnet_group_name"}}
 	case "aws_mwaa_environment":
@@ -288,6 +290,11 @@ func dataStoreRules(m *module, ev *evaluator) []Finding {
 			}
 			if isTrue(ev.attr(b, "publicly_accessible")) {
 				out = append(out, at(RuleDBPublic, b.Attributes["publicly_accessible"].SrcRange, fmt.Sprintf("%s is publicly_accessible", r.addr())))
+			}
+		case "aws_redshiftserverless_workgroup":
+			// Encryption lives on the namespace and is always on; exposure is the workgroup's.
+			if isTrue(ev.attr(b, "publicly_accessible")) {
+				out = append(out, at(RuleDBPublic, b.Attributes["publicly_accessible"].SrcRange, fmt.Sprintf("%s is publicly_accessible; the warehouse is reached from inside the VPC only", r.addr())))
 			}
 		case "aws_msk_cluster":
 			out = append(out, mskRules(r, ev)...)

@@ -24,3 +24,17 @@ resource "aws_msk_cluster" "events" {
     }
   }
 }
+
+resource "aws_redshiftserverless_namespace" "analytics" {
+  namespace_name        = "parcelflow-dev-analytics"
+  db_name               = "analytics"
+  manage_admin_password = true
+}
+
+resource "aws_redshiftserverless_workgroup" "analytics" {
+  namespace_name      = aws_redshiftserverless_namespace.analytics.namespace_name
+  workgroup_name      = "parcelflow-dev-analytics"
+  base_capacity       = 8
+  subnet_ids          = ["subnet-0a1", "subnet-0b2", "subnet-0c3"]
+  publicly_accessible = false
+}

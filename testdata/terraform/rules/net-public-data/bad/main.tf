@@ -61,3 +61,9 @@ resource "aws_msk_cluster" "events" {
     security_groups = ["sg-0123456789abcdef0"]
   }
 }
+
+resource "aws_redshiftserverless_workgroup" "analytics" {
+  namespace_name = "parcelflow-dev-analytics"
+  workgroup_name = "parcelflow-dev-analytics"
+  subnet_ids     = [aws_subnet.a.id, aws_subnet.b.id] # want: TF-NET-002
+}
