@@ -172,38 +172,57 @@ func TestBreakingRules(t *testing.T) {
 	tr := sampleTree(t)
 	core := "dbt/models/marts/core/_core__models.yml"
 	dimSQL := "dbt/models/marts/core/dim_customers.sql"
-	tests := []struct {
+	// dim_customers with a model-level constraint on base, for the
+	// model-level cases: their head is the sample, which has none.
+	modelLevel := func(constraints string) map[string]string {
+		return map[string]string{core: replace(t, tr, core, "      materialized: table\n      contract: {enforced: true}\n",
+			"      materialized: table\n      contract: {enforced: true}\n    constraints:\n"+constraints)}
+	}
+	sample := map[string]string{core: string(tr[core])}
+	type breakingCase struct {
 		name    string
 		head    map[string]string
 		adapter Adapter
 		rule    string // "" means no breaking finding
 		message string
-	}{
+		base    map[string]string // edits of the sample on base; nil means the sample
+	}
+	tests := []breakingCase{
 		{"contract enforcement removed", map[string]string{core: replace(t, tr, core, "      materialized: table\n      contract: {enforced: true}", "      materialized: table\n      contract: {enforced: false}")},
-			"", RuleContractRemoved, "dim_customers: contract enforcement was removed"},
-		{"contract kept", map[string]string{core: replace(t, tr, core, "description: One row per customer with order history.", "description: Customers.")}, "", "", ""},
+			"", RuleContractRemoved, "dim_customers: contract enforcement was removed", nil},
+		{"contract kept", map[string]string{core: replace(t, tr, core, "description: One row per customer with order history.", "description: Customers.")}, "", "", "", nil},
 		{"column removed", map[string]string{core: replace(t, tr, core, "      - name: country_code\n        data_type: varchar\n", "")},
-			"", RuleColumnRemoved, "column country_code was removed"},
+			"", RuleColumnRemoved, "column country_code was removed", nil},
 		{"column renamed", map[string]string{core: replace(t, tr, core, "      - name: country_code\n", "      - name: country\n")},
-			"", RuleColumnRemoved, "a rename to country is a removal plus an addition"},
+			"", RuleColumnRemoved, "a rename to country is a removal plus an addition", nil},
 		{"column added is fine", map[string]string{core: replace(t, tr, core, "      - name: lifetime_orders\n        data_type: integer\n", "      - name: lifetime_orders\n        data_type: integer\n      - name: segment\n        data_type: varchar\n")},
-			"", "", ""},
+			"", "", "", nil},
 		{"data_type changed", map[string]string{core: replace(t, tr, core, "      - name: lifetime_orders\n        data_type: integer", "      - name: lifetime_orders\n        data_type: varchar")},
-			"", RuleTypeChanged, "column lifetime_orders changed type from integer to varchar"},
+			"", RuleTypeChanged, "column lifetime_orders changed type from integer to varchar", nil},
 		{"type spelled differently is the same", map[string]string{core: replace(t, tr, core, "      - name: lifetime_orders\n        data_type: integer", "      - name: lifetime_orders\n        data_type: INTEGER")},
-			"", "", ""},
+			"", "", "", nil},
 		{"not_null removed", map[string]string{core: replace(t, tr, core, "      - name: customer_id\n        data_type: varchar\n        constraints:\n          - type: not_null\n        data_tests: [unique]\n", "      - name: customer_id\n        data_type: varchar\n        data_tests: [unique]\n")},
-			"", RuleConstraintRemoved, "the enforced not_null constraint on column customer_id was removed"},
+			"", RuleConstraintRemoved, "the enforced not_null constraint on column customer_id was removed", nil},
 		{"primary_key removed on snowflake is not enforced", map[string]string{core: replace(t, tr, core, "          - type: not_null\n          - type: primary_key\n", "          - type: not_null\n")},
-			"", "", ""},
+			"", "", "", nil},
 		{"primary_key removed on duckdb is enforced", map[string]string{core: replace(t, tr, core, "          - type: not_null\n          - type: primary_key\n", "          - type: not_null\n")},
-			AdapterDuckDB, RuleConstraintRemoved, "the enforced primary_key constraint on column order_id was removed"},
+			AdapterDuckDB, RuleConstraintRemoved, "the enforced primary_key constraint on column order_id was removed", nil},
 		{"materialized to view", map[string]string{dimSQL: "{{ config(materialized='view') }}\n" + string(tr[dimSQL])},
-			"", RuleMaterialization, "materialization moved from table to view"},
+			"", RuleMaterialization, "materialization moved from table to view", nil},
 		{"materialized to incremental is fine", map[string]string{dimSQL: "{{ config(materialized='incremental', unique_key='customer_id') }}\n" + string(tr[dimSQL])},
-			"", "", ""},
+			"", "", "", nil},
 		{"v2 changes with v1 kept ship as a new version", map[string]string{core: replace(t, tr, core, "      - name: last_scan_status\n        data_type: varchar\n", "      - name: last_scan_status\n        data_type: integer\n")},
-			"", RuleTypeChanged, "fct_orders v2: column last_scan_status changed type"},
+			"", RuleTypeChanged, "fct_orders v2: column last_scan_status changed type", nil},
+		{name: "model-level not_null removed", base: modelLevel("      - type: not_null\n        columns: [email]\n"), head: sample,
+			rule: RuleConstraintRemoved, message: "dim_customers: the enforced model-level not_null constraint on (email) was removed"},
+		{name: "model-level not_null kept", base: modelLevel("      - type: not_null\n        columns: [email]\n"), head: modelLevel("      - type: not_null\n        columns: [email]\n")},
+		{name: "model-level not_null moved to another column", base: modelLevel("      - type: not_null\n        columns: [email]\n"), head: modelLevel("      - type: not_null\n        columns: [country_code]\n"),
+			rule: RuleConstraintRemoved, message: "model-level not_null constraint on (email) was removed"},
+		{name: "model-level primary_key removed on snowflake is not enforced", base: modelLevel("      - type: primary_key\n        columns: [customer_id]\n"), head: map[string]string{}},
+		{name: "model-level primary_key removed on duckdb is enforced", base: modelLevel("      - type: primary_key\n        columns: [customer_id]\n"), head: sample,
+			adapter: AdapterDuckDB, rule: RuleConstraintRemoved, message: "the enforced model-level primary_key constraint on (customer_id) was removed"},
+		{name: "model-level check removed on duckdb", base: modelLevel("      - type: check\n        expression: \"lifetime_orders >= 0\"\n"), head: sample,
+			adapter: AdapterDuckDB, rule: RuleConstraintRemoved, message: "the enforced model-level check constraint was removed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,7 +230,8 @@ func TestBreakingRules(t *testing.T) {
 			if adapter == "" {
 				adapter = AdapterSnowflake
 			}
-			fs := BreakingChanges(parse(t, tr), parse(t, edit(tr, tc.head)), adapter)
+			base := edit(tr, tc.base)
+			fs := BreakingChanges(parse(t, base), parse(t, edit(base, tc.head)), adapter)
 			if tc.rule == "" {
 				if len(fs) > 0 {
 					t.Fatalf("unexpected findings: %+v", fs)
