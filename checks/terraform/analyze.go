@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"path"
 	"sort"
 	"strconv"
@@ -112,6 +113,17 @@ func Analyze(tree checks.Tree, cfg *config.RepoConfig, stacks []Stack) Analysis 
 			varFiles[env] = s
 			varFileEnv[p] = env
 		}
+		// Local modules are checked with the stack that calls them. Their
+		// variables are unknown here, so what they hard-code is what is
+		// judged: it holds in every stack that calls them.
+		mods := localModules(tree, m)
+		for _, lm := range mods {
+			if lm.first {
+				st.Modules = append(st.Modules, lm.dir)
+				st.Resources += len(lm.m.resources)
+			}
+		}
+		se := stackEnv{served: st.Envs, accounts: accounts}
 		envs := st.Envs
 		if len(envs) == 0 {
 			envs = []string{""}
@@ -121,41 +133,43 @@ func Analyze(tree checks.Tree, cfg *config.RepoConfig, stacks []Stack) Analysis 
 			fs = append(fs, iamRules(m, ev)...)
 			fs = append(fs, networkRules(m, ev)...)
 			fs = append(fs, dataStoreRules(m, ev)...)
-			fs = append(fs, tagRules(m, ev, settings.Tags())...)
+			// A module's resources take their default tags from the
+			// provider the caller hands it, as configured for this env.
+			defaults := map[*localModule]providerTags{}
+			rootTags := defaultTags(m, ev, nil)
+			fs = append(fs, tagRules(m, ev, settings.Tags(), rootTags)...)
+			for _, lm := range mods {
+				inherited := rootTags
+				if lm.parent != nil {
+					inherited = defaults[lm.parent]
+				}
+				defaults[lm] = defaultTags(lm.m, lm.ev, lm.call.inherit(inherited))
+				fs = append(fs, tagRules(lm.m, lm.ev, settings.Tags(), defaults[lm])...)
+			}
 		}
 		all := append([]*source{}, m.files...)
 		for _, env := range sortedKeys(varFiles) {
 			all = append(all, varFiles[env])
 		}
 		fs = append(fs, secretRules(all)...)
-		fs = append(fs, accountRules(all, varFileEnv, stackEnv{served: st.Envs, accounts: accounts})...)
+		fs = append(fs, accountRules(all, varFileEnv, se)...)
 		fs = append(fs, moduleRules(m)...)
-		// Local modules are checked with no variables: whatever they hard-code
-		// holds in every stack that calls them.
-		visited := map[string]bool{st.Path: true}
-		queue := m.localModuleDirs()
-		for len(queue) > 0 {
-			dir := queue[0]
-			queue = queue[1:]
-			if visited[dir] {
+		for _, lm := range mods {
+			if !lm.first {
 				continue
 			}
-			visited[dir] = true
-			files := moduleFiles(tree, dir)
-			if len(files) == 0 {
-				continue
+			fs = append(fs, syntaxFindings(lm.m.diags)...)
+			fs = append(fs, iamRules(lm.m, lm.ev)...)
+			fs = append(fs, networkRules(lm.m, lm.ev)...)
+			fs = append(fs, dataStoreRules(lm.m, lm.ev)...)
+			fs = append(fs, secretRules(lm.m.files)...)
+			fs = append(fs, moduleRules(lm.m)...)
+			// A module's files belong to no environment of their own: an
+			// account they name is judged against the calling stack's.
+			for _, f := range accountRules(lm.m.files, nil, se) {
+				f.Message += fmt.Sprintf(" (module %s, called from stack %s)", lm.dir, st.Path)
+				fs = append(fs, f)
 			}
-			st.Modules = append(st.Modules, dir)
-			mm := loadModule(dir, readAll(tree, files))
-			st.Resources += len(mm.resources)
-			ev := newEvaluator(mm, nil)
-			fs = append(fs, syntaxFindings(mm.diags)...)
-			fs = append(fs, iamRules(mm, ev)...)
-			fs = append(fs, networkRules(mm, ev)...)
-			fs = append(fs, dataStoreRules(mm, ev)...)
-			fs = append(fs, secretRules(mm.files)...)
-			fs = append(fs, moduleRules(mm)...)
-			queue = append(queue, mm.localModuleDirs()...)
 		}
 		st.Findings = add(st.Path, fs)
 		a.Stacks = append(a.Stacks, st)
@@ -171,6 +185,74 @@ func Analyze(tree checks.Tree, cfg *config.RepoConfig, stacks []Stack) Analysis 
 		return x.Rule < y.Rule
 	})
 	return a
+}
+
+// localModule is one call of a local module reached from a stack. A module
+// called from several places appears once per call path, since the provider
+// it is handed (and so its default tags) can differ; its files are parsed once.
+type localModule struct {
+	dir string
+	m   *module
+	ev  *evaluator
+	// first is set on the first call of dir: the rules that do not depend on
+	// the caller run on it only.
+	first bool
+	// parent is the call this one is made from; nil for a call from the root.
+	parent *localModule
+	call   moduleCall
+}
+
+// maxModuleCalls bounds the call paths followed from one stack, so modules
+// that call each other in a diamond or a loop cannot blow up the analysis.
+const maxModuleCalls = 256
+
+// localModules returns the calls of local modules the root module makes,
+// directly or through other local modules, callers before callees.
+func localModules(tree checks.Tree, root *module) []*localModule {
+	var out []*localModule
+	loaded := map[string]*localModule{}
+	type item struct {
+		call   moduleCall
+		parent *localModule
+	}
+	var queue []item
+	for _, c := range root.localModuleCalls() {
+		queue = append(queue, item{c, nil})
+	}
+	for len(queue) > 0 && len(out) < maxModuleCalls {
+		it := queue[0]
+		queue = queue[1:]
+		if it.call.dir == root.dir || it.parent.calledFrom(it.call.dir) {
+			continue // a loop: Terraform refuses it, and so no rule needs it
+		}
+		lm := &localModule{dir: it.call.dir, parent: it.parent, call: it.call}
+		if prev, ok := loaded[it.call.dir]; ok {
+			lm.m, lm.ev = prev.m, prev.ev
+		} else {
+			files := moduleFiles(tree, it.call.dir)
+			if len(files) == 0 {
+				continue
+			}
+			lm.m = loadModule(it.call.dir, readAll(tree, files))
+			lm.ev, lm.first = newEvaluator(lm.m, nil), true
+			loaded[it.call.dir] = lm
+		}
+		out = append(out, lm)
+		for _, c := range lm.m.localModuleCalls() {
+			queue = append(queue, item{c, lm})
+		}
+	}
+	return out
+}
+
+// calledFrom reports whether dir is lm's module or one of its callers'.
+func (lm *localModule) calledFrom(dir string) bool {
+	for c := lm; c != nil; c = c.parent {
+		if c.dir == dir {
+			return true
+		}
+	}
+	return false
 }
 
 func tfvarsOf(s *source) map[string]hclsyntax.Expression {

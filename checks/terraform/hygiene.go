@@ -232,10 +232,18 @@ func taggable(t string) bool {
 	return false
 }
 
-// tagRules finds taggable resources missing required tags, counting the
-// provider's default_tags. Unknown tags (a variable without a value) pass.
-func tagRules(m *module, ev *evaluator, required []string) []Finding {
-	defaults := map[string]map[string]bool{} // provider alias → tag keys; nil = unknown
+// providerTags maps a provider configuration ("aws", "aws.replica") to the
+// keys of its default_tags; a nil set means they cannot be known statically.
+type providerTags map[string]map[string]bool
+
+// defaultTags returns the default tags of m's aws providers, starting from
+// those it inherits from its caller (nil for a root module). A module that
+// configures a provider itself overrides what it inherits.
+func defaultTags(m *module, ev *evaluator, inherited providerTags) providerTags {
+	defaults := providerTags{}
+	for k, v := range inherited {
+		defaults[k] = v
+	}
 	for _, p := range m.providers {
 		if len(p.block.Labels) != 1 || p.block.Labels[0] != "aws" {
 			continue
@@ -260,6 +268,12 @@ func tagRules(m *module, ev *evaluator, required []string) []Finding {
 		}
 		defaults[alias] = keys
 	}
+	return defaults
+}
+
+// tagRules finds taggable resources missing required tags, counting the
+// provider's default_tags. Unknown tags (a variable without a value) pass.
+func tagRules(m *module, ev *evaluator, required []string, defaults providerTags) []Finding {
 	var out []Finding
 	for _, r := range m.resources {
 		if r.data || !taggable(r.typ) {

@@ -124,18 +124,74 @@ func moduleFiles(tree interface{ Files() []string }, dir string) []string {
 	return out
 }
 
-// localModuleDirs returns the folders of local modules the module calls.
-func (m *module) localModuleDirs() []string {
-	var out []string
+// moduleCall is a call of a local module.
+type moduleCall struct {
+	dir string
+	// providers maps the module's provider names to the caller's ("aws" →
+	// "aws.replica"), from the call's `providers` argument; nil when the call
+	// has none and the module inherits the caller's default providers.
+	providers map[string]string
+}
+
+// inherit returns the default tags a called module's providers start with,
+// given the caller's.
+func (c moduleCall) inherit(caller providerTags) providerTags {
+	out := providerTags{}
+	if c.providers == nil {
+		// Terraform hands a module the caller's default (unaliased)
+		// provider configurations implicitly, and nothing else.
+		if d, ok := caller["aws"]; ok {
+			out["aws"] = d
+		}
+		return out
+	}
+	for child, parent := range c.providers {
+		if d, ok := caller[parent]; ok {
+			out[child] = d
+		}
+	}
+	return out
+}
+
+// localModuleCalls returns the calls of local modules in m.
+func (m *module) localModuleCalls() []moduleCall {
+	var out []moduleCall
 	for _, mc := range m.modules {
 		src, ok := literalString(mc.block.Body.Attributes["source"])
 		if !ok || !(strings.HasPrefix(src, "./") || strings.HasPrefix(src, "../")) {
 			continue
 		}
 		d := path.Clean(path.Join(m.dir, src))
-		if d != "." && !strings.HasPrefix(d, "../") {
-			out = append(out, d)
+		if d == "." || strings.HasPrefix(d, "../") {
+			continue
 		}
+		c := moduleCall{dir: d}
+		if a, ok := mc.block.Body.Attributes["providers"]; ok {
+			c.providers = map[string]string{}
+			if obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok {
+				for _, item := range obj.Items {
+					k := item.KeyExpr
+					if w, ok := k.(*hclsyntax.ObjectConsKeyExpr); ok {
+						k = w.Wrapped
+					}
+					child, diags := hcl.AbsTraversalForExpr(k)
+					parent, pdiags := hcl.AbsTraversalForExpr(item.ValueExpr)
+					if !diags.HasErrors() && !pdiags.HasErrors() {
+						c.providers[strings.Join(traversalNames(child), ".")] = strings.Join(traversalNames(parent), ".")
+					}
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// localModuleDirs returns the folders of local modules the module calls.
+func (m *module) localModuleDirs() []string {
+	var out []string
+	for _, c := range m.localModuleCalls() {
+		out = append(out, c.dir)
 	}
 	return out
 }

@@ -139,6 +139,9 @@ func TestRules(t *testing.T) {
 		{"secret", []string{RuleSecret}},
 		{"account", []string{RuleAccount}},
 		{"module", []string{RuleModulePin}},
+		// Local modules are judged in the calling stack's environment and
+		// take their default tags from the provider the caller hands them.
+		{"local-module", []string{RuleAccount, RuleTags}},
 		{"tags", []string{RuleTags}},
 	}
 	covered := map[string]bool{}
@@ -203,5 +206,47 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				t.Errorf("finding prints the secret %q: %s", secret, f.Message)
 			}
 		}
+	}
+}
+
+// TestStackTouchedThroughNestedModules: a change inside a module that the
+// stack reaches only through another local module still runs the stack's
+// checks, and the analysis lists each module once.
+func TestStackTouchedThroughNestedModules(t *testing.T) {
+	tree := checks.MapTree{
+		"stack/main.tf":           []byte(providerTF + "module \"a\" {\n  source = \"./modules/a\"\n}\nmodule \"b\" {\n  source = \"../shared/b\"\n}\n"),
+		"stack/modules/a/main.tf": []byte("module \"c\" {\n  source = \"../../../shared/c\"\n}\n"),
+		"shared/b/main.tf":        []byte("module \"c\" {\n  source = \"../c\"\n}\n"),
+		"shared/c/main.tf":        []byte("resource \"aws_sqs_queue\" \"q\" {\n  name = \"q\"\n}\n"),
+		"shared/unused/main.tf":   []byte("resource \"aws_sqs_queue\" \"u\" {\n  name = \"u\"\n}\n"),
+	}
+	st := Stack{Path: "stack", Envs: []string{"dev"}}
+	tests := []struct {
+		changed string
+		want    bool
+	}{
+		{"stack/main.tf", true},
+		{"stack/modules/a/main.tf", true},
+		{"shared/c/main.tf", true}, // only through a and b
+		{"shared/unused/main.tf", false},
+		{"other/main.tf", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.changed, func(t *testing.T) {
+			if got := stackTouched(st, tree, []checks.Change{{Path: tt.changed, Status: checks.Modified}}); got != tt.want {
+				t.Errorf("stackTouched = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	cfg, err := config.ParseRepo(".conveyor.yml", []byte("components:\n  - {name: infra, kind: terraform, paths: [\"**\"]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Analyze(tree, cfg, []Stack{st})
+	if got := strings.Join(a.Stacks[0].Modules, ","); got != "stack/modules/a,shared/b,shared/c" {
+		t.Errorf("modules = %s", got)
+	}
+	if a.Stacks[0].Resources != 1 {
+		t.Errorf("resources = %d, want shared/c's queue counted once", a.Stacks[0].Resources)
 	}
 }

@@ -131,12 +131,19 @@ func (Check) Run(ctx context.Context, in *checks.Input) (checks.Result, error) {
 }
 
 // stackTouched reports whether a change edits the stack's folder, its var
-// files, or a local module folder it calls.
+// files, or the folder of a local module it calls, directly or through
+// another local module.
 func stackTouched(st Stack, head checks.Tree, changes []checks.Change) bool {
 	dirs := []string{st.Path + "/"}
 	m := loadModule(st.Path, readAll(head, moduleFiles(head, st.Path)))
+	// A direct call counts even when the change removed the module's files.
 	for _, d := range m.localModuleDirs() {
 		dirs = append(dirs, d+"/")
+	}
+	for _, lm := range localModules(head, m) {
+		if lm.first {
+			dirs = append(dirs, lm.dir+"/")
+		}
 	}
 	for _, c := range changes {
 		for _, p := range []string{c.Path, c.PreviousPath} {
