@@ -47,8 +47,10 @@ type Deploys struct {
 	db       *store.DB
 	clients  githubapp.ClientCreator
 	redactor *timeline.Redactor
-	holder   string
-	log      zerolog.Logger
+	// trees loads a PR's head tree to build its release before the merge.
+	trees  *handlers.TreeLoader
+	holder string
+	log    zerolog.Logger
 }
 
 var (
@@ -60,7 +62,7 @@ func newDeploys(opts DeployOptions, db *store.DB, clients githubapp.ClientCreato
 	if opts.LockTTL <= 0 {
 		opts.LockTTL = 24 * time.Hour
 	}
-	return &Deploys{opts: opts, db: db, clients: clients, redactor: red, holder: fmt.Sprintf("conveyor-%d", time.Now().UnixNano()), log: log}
+	return &Deploys{opts: opts, db: db, clients: clients, redactor: red, trees: handlers.NewTreeLoader(8, timeline.Retry{}), holder: fmt.Sprintf("conveyor-%d", time.Now().UnixNano()), log: log}
 }
 
 // engine builds the engine for one repository and config; its reporter
@@ -164,36 +166,69 @@ func (d *Deploys) repoConfig(ctx context.Context, pr handlers.PullRequestRef) (*
 	return config.ParseRepo(config.RepoConfigPath, []byte(s))
 }
 
-// releaseOf finds the release of the PR: the one built from its merge
-// commit once merged. Releases are built on merge, so an open PR has none.
-func (d *Deploys) releaseOf(ctx context.Context, e *deploy.Engine, cfg *config.RepoConfig, pr handlers.PullRequestRef) (*release.Release, error) {
-	want := map[string]bool{pr.HeadSHA: true}
-	if pr.MergeCommitSHA != "" {
-		want[pr.MergeCommitSHA] = true
+// releaseOf finds or builds the release a command on pr works with, and
+// returns it with the commit it ships from: the merge commit once merged,
+// the head before.
+//
+// Once merged, it is the release the push of the merge commit registered
+// (found among waiting promotions and what the environments run), or when
+// none was registered yet, the one built from the merge commit's tree.
+// Before the merge it is built from the PR's head tree: the same content is
+// the same release, so a merge of the same tree later reuses it. A built
+// release is published and registered only when publish is set, with risk:
+// the gates ask for the release's ID before its risk is known, and a
+// registered release never changes.
+func (d *Deploys) releaseOf(ctx context.Context, e *deploy.Engine, cfg *config.RepoConfig, pr handlers.PullRequestRef, risk string, publish bool) (*release.Release, string, error) {
+	sha := pr.HeadSHA
+	if pr.Merged {
+		if pr.MergeCommitSHA == "" {
+			return nil, "", handlers.Refuse("release", "PR #%d is merged but GitHub gave no merge commit", pr.Number)
+		}
+		sha = pr.MergeCommitSHA
+		rel, err := d.registeredRelease(ctx, e, cfg, pr)
+		if rel != nil || err != nil {
+			return rel, sha, err
+		}
 	}
+	if sha == "" {
+		return nil, "", handlers.Refuse("release", "PR #%d has no head commit", pr.Number)
+	}
+	gh, err := d.clients.NewInstallationClient(pr.InstallationID)
+	if err != nil {
+		return nil, "", fmt.Errorf("making a client for installation %d: %w", pr.InstallationID, err)
+	}
+	tree, err := d.trees.Tree(ctx, gh, pr.Owner, pr.Repo, sha)
+	if err != nil {
+		return nil, "", fmt.Errorf("loading %s/%s at %.7s: %w", pr.Owner, pr.Repo, sha, err)
+	}
+	rel, err := release.Build(tree, cfg, release.Meta{SHA: sha, PR: pr.Number, Risk: risk}, time.Now())
+	if err != nil {
+		return nil, "", handlers.Refuse("release", "the release of %.7s cannot be built: %v", sha, err)
+	}
+	if !publish {
+		return rel, sha, nil
+	}
+	if err := release.Publish(ctx, d.opts.Artifacts, rel, tree); err != nil {
+		return nil, "", fmt.Errorf("publishing the release of %.7s: %w", sha, err)
+	}
+	if err := e.Register(ctx, rel); err != nil {
+		return nil, "", err
+	}
+	// Registered before with the same content: that record is the release.
+	rel, err = e.Release(ctx, rel.ID)
+	return rel, sha, err
+}
+
+// registeredRelease is the release the push of pr's merge commit
+// registered, or nil when there is none yet.
+func (d *Deploys) registeredRelease(ctx context.Context, e *deploy.Engine, cfg *config.RepoConfig, pr handlers.PullRequestRef) (*release.Release, error) {
 	proms, err := d.db.Promotions(ctx, deploy.PromotionWaiting)
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	try := func(id string) (*release.Release, error) {
-		if seen[id] {
-			return nil, nil
-		}
-		seen[id] = true
-		rel, err := e.Release(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want[rel.SHA] || (pr.Merged && rel.PR == pr.Number) {
-			return rel, nil
-		}
-		return nil, nil
-	}
+	var ids []string
 	for i := len(proms) - 1; i >= 0; i-- {
-		if rel, err := try(proms[i].ReleaseID); rel != nil || err != nil {
-			return rel, err
-		}
+		ids = append(ids, proms[i].ReleaseID)
 	}
 	for _, env := range cfg.EnvironmentNames() {
 		hist, err := e.History(ctx, env, 100)
@@ -201,15 +236,34 @@ func (d *Deploys) releaseOf(ctx context.Context, e *deploy.Engine, cfg *config.R
 			return nil, err
 		}
 		for _, h := range hist {
-			if rel, err := try(h.ReleaseID); rel != nil || err != nil {
-				return rel, err
-			}
+			ids = append(ids, h.ReleaseID)
 		}
 	}
-	if !pr.Merged {
-		return nil, handlers.Refuse("release", "PR #%d is not merged: releases are built from the merge commit on %s", pr.Number, pr.BaseRef)
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		rel, err := e.Release(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if rel.SHA == pr.MergeCommitSHA {
+			return rel, nil
+		}
 	}
-	return nil, handlers.Refuse("release", "no release was built from the merge commit %.7s of PR #%d yet", pr.MergeCommitSHA, pr.Number)
+	return nil, nil
+}
+
+// beforeMerge refuses to take an open PR's release into the last
+// environment of the chain: production runs what the default branch holds.
+func beforeMerge(cfg *config.RepoConfig, pr handlers.PullRequestRef, env string) error {
+	names := cfg.EnvironmentNames()
+	if !pr.Merged && len(names) > 0 && names[len(names)-1] == env {
+		return handlers.Refuse("merge first", "%s takes releases of the default branch; PR #%d is not merged", env, pr.Number)
+	}
+	return nil
 }
 
 // PromotionState implements handlers.Operations.
@@ -222,12 +276,15 @@ func (d *Deploys) PromotionState(ctx context.Context, pr handlers.PullRequestRef
 	if err != nil {
 		return handlers.PromotionState{}, err
 	}
-	rel, err := d.releaseOf(ctx, e, cfg, pr)
+	if err := beforeMerge(cfg, pr, env); err != nil {
+		return handlers.PromotionState{}, err
+	}
+	rel, sha, err := d.releaseOf(ctx, e, cfg, pr, "", false)
 	if err != nil {
 		return handlers.PromotionState{}, err
 	}
-	// The checks are read at the PR's head, which the handler fills in.
-	st := handlers.PromotionState{Release: policy.Release{ID: rel.ID}}
+	// The handler reads the checks at sha and decides the risk.
+	st := handlers.PromotionState{Release: policy.Release{ID: rel.ID, SHA: sha}}
 	if prev, ok := cfg.Previous(env); ok {
 		hist, err := e.History(ctx, prev, 100)
 		if err != nil {
@@ -271,7 +328,10 @@ func (d *Deploys) Promote(ctx context.Context, req handlers.OpRequest) (string, 
 	if err != nil {
 		return "", err
 	}
-	rel, err := d.releaseOf(ctx, e, req.Config, req.PR)
+	if err := beforeMerge(req.Config, req.PR, req.Command.Env); err != nil {
+		return "", err
+	}
+	rel, _, err := d.releaseOf(ctx, e, req.Config, req.PR, string(req.Risk.Level), true)
 	if err != nil {
 		return "", err
 	}
@@ -343,7 +403,7 @@ func (d *Deploys) Plan(ctx context.Context, req handlers.OpRequest) (string, err
 	if err != nil {
 		return "", err
 	}
-	rel, err := d.releaseOf(ctx, e, req.Config, req.PR)
+	rel, _, err := d.releaseOf(ctx, e, req.Config, req.PR, string(req.Risk.Level), false)
 	if err != nil {
 		return "", err
 	}

@@ -129,6 +129,27 @@ func (r *repoReader) tree(ctx context.Context, sha string) (checks.MapTree, erro
 	})
 }
 
+// TreeLoader downloads commit trees the way the handlers do: the commit's
+// tarball through the installation's client, with GitHub's transient
+// failures retried, kept in a bounded cache (a commit never changes). The
+// deploy side uses it to build a pull request's release from its head
+// before the merge (/promote dev).
+type TreeLoader struct {
+	retry timeline.Retry
+	cache *treeCache
+}
+
+// NewTreeLoader keeps up to size trees; retry bounds GitHub retries (zero: defaults).
+func NewTreeLoader(size int, retry timeline.Retry) *TreeLoader {
+	return &TreeLoader{retry: retry, cache: newTreeCache(size)}
+}
+
+// Tree returns the files of owner/repo at commit sha.
+func (l *TreeLoader) Tree(ctx context.Context, gh *github.Client, owner, repo, sha string) (checks.MapTree, error) {
+	r := &repoReader{gh: gh, owner: owner, repo: repo, retry: l.retry, cache: l.cache}
+	return r.tree(ctx, sha)
+}
+
 // compare returns the commit base resolves to (a SHA or branch) and the merge
 // base of base and head: the point the change's own commits start from.
 func (r *repoReader) compare(ctx context.Context, base, head string) (baseSHA, mergeBase string, err error) {
