@@ -341,8 +341,8 @@ func FullRefresh(base, head *project.Project) []Finding {
 			continue
 		}
 		var why []string
-		if strings.Join(b.UniqueKey, ",") != strings.Join(h.UniqueKey, ",") {
-			why = append(why, fmt.Sprintf("unique_key changed from %s to %s", orNone(strings.Join(b.UniqueKey, ",")), orNone(strings.Join(h.UniqueKey, ","))))
+		if bk, hk := uniqueKey(b), uniqueKey(h); bk != hk {
+			why = append(why, fmt.Sprintf("unique_key changed from %s to %s", orNone(bk), orNone(hk)))
 		}
 		if b.IncrementalStrategy != h.IncrementalStrategy {
 			why = append(why, "incremental_strategy changed")
@@ -365,6 +365,15 @@ func FullRefresh(base, head *project.Project) []Finding {
 			Message: fmt.Sprintf("%s is incremental and needs `dbt build --full-refresh --select %s` (or a backfill): %s", h.Name, h.Name, strings.Join(why, "; "))})
 	}
 	return out
+}
+
+// uniqueKey is the model's unique_key as written: its columns, or the
+// expression that sets it when that is not known statically.
+func uniqueKey(m *project.Model) string {
+	if raw, ok := m.UnknownConfig["unique_key"]; ok {
+		return raw
+	}
+	return strings.Join(m.UniqueKey, ",")
 }
 
 func columnNames(m *project.Model) string {

@@ -380,6 +380,7 @@ func TestFullRefresh(t *testing.T) {
 		want string
 	}{
 		{"unique_key changed", map[string]string{rev: replace(t, tr, rev, "unique_key='revenue_date'", "unique_key=['revenue_date', 'orders']")}, "unique_key changed"},
+		{"unique_key moved to an expression", map[string]string{rev: replace(t, tr, rev, "unique_key='revenue_date'", "unique_key=var('revenue_key')")}, "unique_key changed from revenue_date to var ( 'revenue_key' )"},
 		{"logic changed", map[string]string{rev: replace(t, tr, rev, "'cancelled', 'refunded'", "'cancelled'")}, "its SQL changed"},
 		{"columns changed with on_schema_change ignore", map[string]string{
 			rev: replace(t, tr, rev, "on_schema_change='append_new_columns'", "on_schema_change='ignore'"),
@@ -454,6 +455,9 @@ func TestIncrementalAppends(t *testing.T) {
 		{"materialized='incremental', unique_key='id'", false},
 		{"materialized='incremental', incremental_strategy='microbatch', event_time='ts'", false},
 		{"materialized='table'", false},
+		// set, only not known statically: an unknown, not a finding
+		{"materialized='incremental', unique_key=var('key')", false},
+		{"materialized='incremental', incremental_strategy=var('strategy')", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.config, func(t *testing.T) {

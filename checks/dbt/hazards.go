@@ -227,6 +227,14 @@ func IncrementalAppends(p *project.Project, only map[string]bool) []Finding {
 		if m.Materialized != "incremental" || len(m.UniqueKey) > 0 || !appendingStrategies[m.IncrementalStrategy] {
 			continue
 		}
+		// A unique_key or strategy set by an expression is there, only not
+		// known statically; it is listed among the unknowns, not flagged.
+		if _, ok := m.UnknownConfig["unique_key"]; ok {
+			continue
+		}
+		if _, ok := m.UnknownConfig["incremental_strategy"]; ok {
+			continue
+		}
 		strategy := m.IncrementalStrategy
 		if strategy == "" {
 			strategy = "the default (merge)"

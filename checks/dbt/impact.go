@@ -193,13 +193,19 @@ func ContractHash(m *project.Model) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// configKey is a model's configuration apart from its contract and
+// relation, including the expressions the scanner could not resolve: an
+// edit of config(materialized=var('a')) to var('b') is a config change too.
 func configKey(m *project.Model) string {
 	c := m.Config
 	c.ContractEnforced = false
 	c.Schema, c.Alias, c.Database = "", "", ""
 	c.Tags = append([]string(nil), c.Tags...)
 	sort.Strings(c.Tags)
-	b, _ := json.Marshal(c)
+	b, _ := json.Marshal(struct {
+		project.Config
+		Unknown map[string]string `json:"unknown,omitempty"`
+	}{c, m.UnknownConfig})
 	return string(b)
 }
 

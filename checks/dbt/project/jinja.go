@@ -2,6 +2,7 @@ package project
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -100,6 +101,9 @@ type MacroDef struct {
 	Calls   []string    `json:"calls,omitempty"`
 }
 
+// endRawRe is the tag that closes a {% raw %} block.
+var endRawRe = regexp.MustCompile(`\{%[-+]?\s*endraw\s*[-+]?%\}`)
+
 // jinjaBuiltins are names the scanner never treats as macro calls.
 var jinjaBuiltins = map[string]bool{
 	"ref": true, "source": true, "config": true, "var": true, "env_var": true, "is_incremental": true,
@@ -174,7 +178,19 @@ func ScanSQL(path, src string) SQLFacts {
 			case "endmacro":
 				macro = nil
 				continue
-			case "call", "materialization", "test", "snapshot", "docs", "enddocs", "raw":
+			case "raw":
+				// Everything up to {% endraw %} is literal text that dbt
+				// copies into the SQL as it is: nothing in it is Jinja.
+				loc := endRawRe.FindStringIndex(src[i:])
+				if loc == nil {
+					f.Unknowns = append(f.Unknowns, Unknown{Path: path, Line: lineAt(start), Reason: "unclosed {% raw %} block"})
+					i = len(src)
+					continue
+				}
+				blank(plain, i+loc[0], i+loc[1])
+				i += loc[1]
+				continue
+			case "call", "materialization", "test", "snapshot", "docs", "enddocs":
 			}
 		}
 		calls, unknowns := scanCalls(body, start+2, lineAt)

@@ -217,6 +217,7 @@ func (ps *Parser) Parse(tree Tree, dir string) (*Project, error) {
 	}
 
 	seenName := map[string]string{}
+	var cfgUnknowns []Unknown
 	for _, mf := range modelFiles {
 		base := strings.TrimSuffix(path.Base(mf.rel), ".sql")
 		folders := strings.Split(path.Dir(mf.rel), "/")
@@ -243,6 +244,7 @@ func (ps *Parser) Parse(tree Tree, dir string) (*Project, error) {
 					applyProps(m, mp)
 					applyVersion(m, mp, v)
 					applySQLConfig(m, mf.memo.facts)
+					cfgUnknowns = append(cfgUnknowns, m.configUnknowns()...)
 					p.Models[m.UniqueID] = m
 				}
 			}
@@ -257,7 +259,16 @@ func (ps *Parser) Parse(tree Tree, dir string) (*Project, error) {
 			applyProps(m, mp)
 		}
 		applySQLConfig(m, mf.memo.facts)
+		cfgUnknowns = append(cfgUnknowns, m.configUnknowns()...)
 		p.Models[m.UniqueID] = m
+	}
+	// A folder config is applied to every model under it; report it once.
+	seenUnknown := map[Unknown]bool{}
+	for _, u := range cfgUnknowns {
+		if !seenUnknown[u] {
+			seenUnknown[u] = true
+			p.Unknowns = append(p.Unknowns, u)
+		}
 	}
 	for id, m := range p.Models {
 		if !m.Enabled {
@@ -293,14 +304,79 @@ func (p *Project) newModel(file string, memo sqlMemo, name string, folders []str
 	for _, c := range f.MacroCalls {
 		m.MacroCalls = appendUnique(m.MacroCalls, c.Name)
 	}
-	applyFolderConfig(&m.Config, folderCfg, folders)
+	applyFolderConfig(m, p.ProjectFile, folderCfg, folders)
 	return m
+}
+
+// setUnknown records that config key of m was set to something the scanner
+// cannot know; the value m holds for it stays what was known before. Every
+// such place is kept (both branches of an {% if %}, say) until a literal
+// settles the key.
+func (m *Model) setUnknown(key, raw string, u Unknown) {
+	key = strings.TrimPrefix(key, "+")
+	if m.UnknownConfig == nil {
+		m.UnknownConfig = map[string]string{}
+	}
+	if m.pending == nil {
+		m.pending = map[string][]Unknown{}
+	}
+	if prev, ok := m.UnknownConfig[key]; ok && prev != raw {
+		raw = prev + " | " + raw
+	}
+	m.UnknownConfig[key] = raw
+	m.pending[key] = append(m.pending[key], u)
+}
+
+// setKnown records that a later, statically known value of key settles it.
+func (m *Model) setKnown(key string) {
+	key = strings.TrimPrefix(key, "+")
+	delete(m.UnknownConfig, key)
+	delete(m.pending, key)
+	if len(m.UnknownConfig) == 0 {
+		m.UnknownConfig = nil
+	}
+}
+
+// configUnknowns are the config keys of m still unknown once every source
+// of configuration has been applied, in line order.
+func (m *Model) configUnknowns() []Unknown {
+	var out []Unknown
+	for _, k := range sortedKeys(m.pending) {
+		out = append(out, m.pending[k]...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].Path < out[j].Path || out[i].Path == out[j].Path && out[i].Line < out[j].Line
+	})
+	m.pending = nil
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// applyKV applies one YAML-declared config key, recording what is not static.
+func applyKV(m *Model, path string, c kv) {
+	if applyConfig(&m.Config, m, c.Key, c.Value) {
+		m.setKnown(c.Key)
+		return
+	}
+	key, what := strings.TrimPrefix(c.Key, "+"), "a value that is not static"
+	if c.Value.Raw != "" {
+		what = fmt.Sprintf("%q, which dbt renders at run time", c.Value.Raw)
+	}
+	m.setUnknown(c.Key, c.Value.Raw, Unknown{Path: path, Line: c.Line, Reason: fmt.Sprintf("config %s is %s; its value is not known statically", key, what)})
 }
 
 func applyProps(m *Model, mp *modelProps) {
 	m.PatchPath, m.PatchLine = mp.Path, mp.Line
 	for _, c := range mp.Config {
-		applyConfig(&m.Config, m, c.Key, c.Value)
+		applyKV(m, mp.Path, c)
 	}
 	m.Columns = append([]Column(nil), mp.Columns...)
 	m.Constraints = append([]Constraint(nil), mp.Constraints...)
@@ -310,7 +386,7 @@ func applyProps(m *Model, mp *modelProps) {
 func applyVersion(m *Model, mp *modelProps, v versionProps) {
 	m.PatchLine = v.Line
 	for _, c := range v.Config {
-		applyConfig(&m.Config, m, c.Key, c.Value)
+		applyKV(m, mp.Path, c)
 	}
 	if v.HasColumns {
 		all := len(v.Include) == 0 || len(v.Include) == 1 && (v.Include[0] == "all" || v.Include[0] == "*")
@@ -348,10 +424,26 @@ func applyVersion(m *Model, mp *modelProps, v versionProps) {
 	m.Tests = append(m.Tests, v.Tests...)
 }
 
+// applySQLConfig applies the model's config() calls in order, as dbt merges
+// them. A value the scanner cannot know (an expression such as var('m'), or
+// any value of a call inside {% if %} or {% for %}, where which branch runs
+// is decided when dbt renders the model) is not applied: it is recorded as an
+// Unknown and in m.UnknownConfig, unless a later literal settles the key.
 func applySQLConfig(m *Model, f *SQLFacts) {
 	for _, c := range f.Configs {
 		for _, k := range sortedValueKeys(c.Kwargs) {
-			applyConfig(&m.Config, m, k, c.Kwargs[k])
+			v := c.Kwargs[k]
+			if c.Conditional {
+				m.setUnknown(k, v.Raw, Unknown{Path: m.Path, Line: c.Line,
+					Reason: fmt.Sprintf("config(%s=%s) sits inside {%% if %%} or {%% for %%}: which value applies is decided when dbt renders the model, so %s is not known statically", k, v.Raw, k)})
+				continue
+			}
+			if !applyConfig(&m.Config, m, k, v) {
+				m.setUnknown(k, v.Raw, Unknown{Path: m.Path, Line: c.Line,
+					Reason: fmt.Sprintf("config(%s=%s) is not a literal, so %s is not known statically", k, v.Raw, k)})
+				continue
+			}
+			m.setKnown(k)
 			m.ConfigLines[k] = c.Line
 		}
 	}
@@ -366,60 +458,96 @@ func sortedValueKeys(m map[string]Value) []string {
 	return keys
 }
 
-// applyConfig sets one config key, wherever it was declared.
-func applyConfig(c *Config, m *Model, key string, v Value) {
-	str := func() string {
-		if v.Kind == "string" || v.Kind == "number" {
-			return v.Str
+// applyConfig sets one config key, wherever it was declared. It reports
+// false, and leaves c alone, when the value is not static: an expression, or
+// a YAML string holding Jinja, which dbt renders at run time.
+func applyConfig(c *Config, m *Model, key string, v Value) bool {
+	if v.Kind == "expr" || v.Kind == "string" && hasJinja(v.Str) {
+		switch strings.TrimPrefix(key, "+") {
+		case "materialized", "unique_key", "incremental_strategy", "on_schema_change", "contract", "tags", "database",
+			"schema", "alias", "access", "group", "enabled", "meta":
+			return false
 		}
-		return ""
+		return true // a key the checks do not read
+	}
+	str := func() (string, bool) {
+		switch v.Kind {
+		case "string", "number":
+			return v.Str, true
+		case "none":
+			return "", true
+		}
+		return "", false
+	}
+	set := func(dst *string) bool {
+		s, ok := str()
+		if ok {
+			*dst = s
+		}
+		return ok
 	}
 	switch strings.TrimPrefix(key, "+") {
 	case "materialized":
-		if s := str(); s != "" {
+		s, ok := str()
+		if ok && s != "" {
 			c.Materialized = s
 		}
+		return ok
 	case "unique_key":
 		if s, ok := v.Strings(); ok {
 			c.UniqueKey = s
-		} else if v.Kind == "none" {
-			c.UniqueKey = nil
-		} else {
-			c.UniqueKey = []string{v.Raw}
+			return true
 		}
+		if v.Kind == "none" {
+			c.UniqueKey = nil
+			return true
+		}
+		return false
 	case "incremental_strategy":
-		c.IncrementalStrategy = str()
+		return set(&c.IncrementalStrategy)
 	case "on_schema_change":
-		c.OnSchemaChange = str()
+		return set(&c.OnSchemaChange)
 	case "contract":
+		if v.Kind != "dict" {
+			return false
+		}
 		if e, ok := v.Dict["enforced"]; ok {
-			c.ContractEnforced = e.Kind == "bool" && e.Bool
+			if e.Kind != "bool" {
+				return false
+			}
+			c.ContractEnforced = e.Bool
 		}
 	case "tags":
-		if s, ok := v.Strings(); ok {
-			for _, t := range s {
-				c.Tags = appendUnique(c.Tags, t)
-			}
+		s, ok := v.Strings()
+		if !ok {
+			return false
+		}
+		for _, t := range s {
+			c.Tags = appendUnique(c.Tags, t)
 		}
 	case "database":
-		c.Database = str()
+		return set(&c.Database)
 	case "schema":
-		c.Schema = str()
+		return set(&c.Schema)
 	case "alias":
-		c.Alias = str()
+		return set(&c.Alias)
 	case "access":
-		c.Access = str()
+		return set(&c.Access)
 	case "group":
-		c.Group = str()
+		return set(&c.Group)
 	case "enabled":
-		if v.Kind == "bool" {
-			c.Enabled = v.Bool
+		if v.Kind != "bool" {
+			return false
 		}
+		c.Enabled = v.Bool
 	case "meta":
+		if v.Kind != "dict" {
+			return false
+		}
 		if o, ok := v.Dict["owner"]; ok && o.Kind == "string" {
 			c.Owner = o.Str
 		}
-		if m != nil && v.Kind == "dict" {
+		if m != nil {
 			if m.Meta == nil {
 				m.Meta = map[string]any{}
 			}
@@ -428,7 +556,10 @@ func applyConfig(c *Config, m *Model, key string, v Value) {
 			}
 		}
 	}
+	return true
 }
+
+func hasJinja(s string) bool { return strings.Contains(s, "{{") || strings.Contains(s, "{%") }
 
 // configKeys are the keys of a dbt_project.yml folder block that are configs
 // even without a leading "+"; any other key is a subfolder.
@@ -439,13 +570,15 @@ var configKeys = map[string]bool{
 	"full_refresh": true, "cluster_by": true, "transient": true, "grants": true, "quoting": true, "copy_grants": true,
 }
 
-func applyFolderConfig(c *Config, root *yaml.Node, folders []string) {
+// applyFolderConfig applies the folder configs of dbt_project.yml from the
+// project level down to m's folder.
+func applyFolderConfig(m *Model, projectFile string, root *yaml.Node, folders []string) {
 	n := root
 	for level := 0; n != nil; level++ {
 		for k := 0; k+1 < len(n.Content); k += 2 {
 			key := n.Content[k].Value
 			if strings.HasPrefix(key, "+") || configKeys[key] {
-				applyConfig(c, nil, key, nodeValue(n.Content[k+1]))
+				applyKV(m, projectFile, kv{Key: key, Value: nodeValue(n.Content[k+1]), Line: n.Content[k].Line})
 			}
 		}
 		if level >= len(folders) {

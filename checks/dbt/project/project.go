@@ -82,10 +82,13 @@ type Model struct {
 	FQN  []string       `json:"-"`
 	// ConfigLines maps a config key to the line in Path where config() set it.
 	ConfigLines map[string]int `json:"-"`
-	// UnknownConfig lists the config keys config() sets to something the
-	// scanner cannot know (an expression, or a value inside {% if %}); the
-	// parsed value of such a key is a guess.
-	UnknownConfig []string `json:"-"`
+	// UnknownConfig maps the config keys set to something the scanner cannot
+	// know (an expression, a value inside {% if %}, Jinja in YAML) to the
+	// expression as written. Such a key keeps the value known before it
+	// (folder or YAML config, or dbt's default).
+	UnknownConfig map[string]string `json:"-"`
+	// pending holds the Unknowns to report for each key of UnknownConfig.
+	pending map[string][]Unknown
 }
 
 // Config is the part of a model's configuration the checks read.

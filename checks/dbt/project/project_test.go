@@ -148,6 +148,10 @@ func TestRefForms(t *testing.T) {
 		{"comment ignored", "{# {{ ref('x') }} #} select 1", nil, 0},
 		{"close in string", "{{ ref('we}}ird') }}", []Ref{{Name: "we}}ird", Line: 1}}, 0},
 		{"whitespace control", "{{- ref('w') -}}", []Ref{{Name: "w", Line: 1}}, 0},
+		{"raw block is literal text", "{% raw %}{{ ref('x') }}{% endraw %}\nselect * from {{ ref('y') }}", []Ref{{Name: "y", Line: 2}}, 0},
+		{"raw with whitespace control", "{%- raw -%}\n{{ ref('x') }} {% if %}\n{%- endraw -%}{{ ref('y') }}", []Ref{{Name: "y", Line: 3}}, 0},
+		{"two raw blocks", "{% raw %}{{ ref('a') }}{% endraw %}{{ ref('b') }}{% raw %}{{ ref('c') }}{% endraw %}", []Ref{{Name: "b", Line: 1}}, 0},
+		{"unclosed raw", "{{ ref('a') }}\n{% raw %}{{ ref('b') }}", []Ref{{Name: "a", Line: 1}}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,6 +183,151 @@ select 1`
 	}
 	if strings.Contains(f.SQL, "config") || !strings.Contains(f.SQL, "select 1") {
 		t.Errorf("blanked SQL = %q", f.SQL)
+	}
+}
+
+// TestRawKeepsItsText: the inside of {% raw %} stays in the SQL the
+// SQL-level scans read, as dbt copies it there; only the tags are blanked.
+func TestRawKeepsItsText(t *testing.T) {
+	src := "select '{% raw %}{{ not jinja }}{% endraw %}' as s"
+	f := ScanSQL("m.sql", src)
+	if want := "select '" + strings.Repeat(" ", len("{% raw %}")) + "{{ not jinja }}" + strings.Repeat(" ", len("{% endraw %}")) + "' as s"; f.SQL != want {
+		t.Errorf("SQL = %q, want %q", f.SQL, want)
+	}
+	if len(f.Configs)+len(f.MacroCalls)+len(f.Unknowns) != 0 {
+		t.Errorf("raw text scanned as code: %+v", f)
+	}
+}
+
+// TestConfigUnknowns: what config() or YAML sets to something the scanner
+// cannot know is reported as an Unknown at its line, and the model keeps the
+// value known before it rather than a guess.
+func TestConfigUnknowns(t *testing.T) {
+	project := "name: shop\nmodels:\n  shop:\n    +materialized: ephemeral\n"
+	tests := []struct {
+		name    string
+		sql     string
+		yml     string // models/m.yml, when set
+		project string // dbt_project.yml, when not the default
+		check   func(t *testing.T, m *Model)
+		unknown []Unknown // Reason is matched as a substring
+	}{
+		{name: "materialized from var", sql: "{{ config(materialized=var('m')) }}\nselect 1",
+			check: func(t *testing.T, m *Model) {
+				if m.Materialized != "ephemeral" || m.UnknownConfig["materialized"] != "var ( 'm' )" {
+					t.Errorf("materialized %q, unknown %v", m.Materialized, m.UnknownConfig)
+				}
+			},
+			unknown: []Unknown{{Path: "models/m.sql", Line: 1, Reason: "config(materialized=var ( 'm' )) is not a literal"}}},
+		{name: "unique_key from var is not stored as text", sql: "\n{{ config(materialized='incremental', unique_key=var('k')) }}\nselect 1",
+			check: func(t *testing.T, m *Model) {
+				if m.Materialized != "incremental" || m.UniqueKey != nil || m.UnknownConfig["unique_key"] != "var ( 'k' )" {
+					t.Errorf("config %+v, unknown %v", m.Config, m.UnknownConfig)
+				}
+				if _, ok := m.UnknownConfig["materialized"]; ok {
+					t.Errorf("materialized is a literal: %v", m.UnknownConfig)
+				}
+			},
+			unknown: []Unknown{{Path: "models/m.sql", Line: 2, Reason: "unique_key is not known statically"}}},
+		{name: "if/else branches", sql: "{% if target.name == 'prod' %}\n{{ config(materialized='table') }}\n{% else %}\n{{ config(materialized='view') }}\n{% endif %}\nselect 1",
+			check: func(t *testing.T, m *Model) {
+				if m.Materialized != "ephemeral" || m.UnknownConfig["materialized"] != "'table' | 'view'" {
+					t.Errorf("materialized %q (the last branch must not win), unknown %v", m.Materialized, m.UnknownConfig)
+				}
+			},
+			unknown: []Unknown{{Path: "models/m.sql", Line: 2, Reason: "inside {% if %}"}, {Path: "models/m.sql", Line: 4, Reason: "inside {% if %}"}}},
+		{name: "for loop", sql: "{% for x in [1] %}{{ config(tags=['t']) }}{% endfor %}select 1",
+			check: func(t *testing.T, m *Model) {
+				if m.Tags != nil {
+					t.Errorf("tags %v", m.Tags)
+				}
+			},
+			unknown: []Unknown{{Path: "models/m.sql", Line: 1, Reason: "config(tags=[ 't' ])"}}},
+		{name: "a later literal settles a conditional", sql: "{% if x %}{{ config(materialized='view') }}{% endif %}\n{{ config(materialized='table') }}\nselect 1",
+			check: func(t *testing.T, m *Model) {
+				if m.Materialized != "table" || m.UnknownConfig != nil || m.ConfigLines["materialized"] != 2 {
+					t.Errorf("materialized %q, unknown %v, line %d", m.Materialized, m.UnknownConfig, m.ConfigLines["materialized"])
+				}
+			}},
+		{name: "a conditional after a literal may override it", sql: "{{ config(materialized='table') }}\n{% if x %}{{ config(materialized='view') }}{% endif %}\nselect 1",
+			check: func(t *testing.T, m *Model) {
+				if m.Materialized != "table" || m.UnknownConfig["materialized"] != "'view'" {
+					t.Errorf("materialized %q, unknown %v", m.Materialized, m.UnknownConfig)
+				}
+			},
+			unknown: []Unknown{{Path: "models/m.sql", Line: 2, Reason: "inside {% if %}"}}},
+		{name: "contract from var", sql: "{{ config(materialized='table', contract={'enforced': var('c')}) }}\nselect 1",
+			check: func(t *testing.T, m *Model) {
+				if m.ContractEnforced || m.UnknownConfig["contract"] == "" {
+					t.Errorf("contract %v, unknown %v", m.ContractEnforced, m.UnknownConfig)
+				}
+			},
+			unknown: []Unknown{{Path: "models/m.sql", Line: 1, Reason: "config(contract="}}},
+		{name: "enabled from var keeps the model", sql: "{{ config(enabled=var('on')) }}\nselect 1",
+			check: func(t *testing.T, m *Model) {
+				if !m.Enabled || m.UnknownConfig["enabled"] == "" {
+					t.Errorf("enabled %v, unknown %v", m.Enabled, m.UnknownConfig)
+				}
+			},
+			unknown: []Unknown{{Path: "models/m.sql", Line: 1, Reason: "enabled is not known statically"}}},
+		{name: "Jinja in YAML config", sql: "select 1", yml: "models:\n  - name: m\n    config:\n      materialized: \"{{ var('m') }}\"\n",
+			check: func(t *testing.T, m *Model) {
+				if m.Materialized != "ephemeral" || m.UnknownConfig["materialized"] != "{{ var('m') }}" {
+					t.Errorf("materialized %q, unknown %v", m.Materialized, m.UnknownConfig)
+				}
+			},
+			unknown: []Unknown{{Path: "models/m.yml", Line: 4, Reason: "config materialized is \"{{ var('m') }}\", which dbt renders at run time"}}},
+		{name: "Jinja in a folder config is reported once", sql: "select 1", project: "name: shop\nmodels:\n  shop:\n    +schema: \"{{ env_var('S') }}\"\n",
+			check: func(t *testing.T, m *Model) {
+				if m.Schema != "" || m.UnknownConfig["schema"] == "" {
+					t.Errorf("schema %q, unknown %v", m.Schema, m.UnknownConfig)
+				}
+			},
+			unknown: []Unknown{{Path: "dbt_project.yml", Line: 4, Reason: "config schema is"}}},
+		{name: "literals are known", sql: "{{ config(materialized='table', unique_key=['a', 'b'], alias=none) }}\nselect 1",
+			check: func(t *testing.T, m *Model) {
+				if m.Materialized != "table" || len(m.UniqueKey) != 2 || m.UnknownConfig != nil {
+					t.Errorf("config %+v, unknown %v", m.Config, m.UnknownConfig)
+				}
+			}},
+		{name: "config in raw is text", sql: "{% raw %}{{ config(materialized=var('m')) }}{% endraw %}\nselect 1",
+			check: func(t *testing.T, m *Model) {
+				if m.Materialized != "ephemeral" || m.UnknownConfig != nil {
+					t.Errorf("materialized %q, unknown %v", m.Materialized, m.UnknownConfig)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := mapTree{"dbt_project.yml": []byte(project), "models/m.sql": []byte(tc.sql), "models/other.sql": []byte("select 2")}
+			if tc.project != "" {
+				tr["dbt_project.yml"] = []byte(tc.project)
+			}
+			if tc.yml != "" {
+				tr["models/m.yml"] = []byte(tc.yml)
+			}
+			p, err := Parse(tr, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Problems) > 0 {
+				t.Fatalf("problems: %+v", p.Problems)
+			}
+			m := p.Models["model.shop.m"]
+			if m == nil {
+				t.Fatalf("model m missing: %v", p.ModelIDs())
+			}
+			tc.check(t, m)
+			if len(p.Unknowns) != len(tc.unknown) {
+				t.Fatalf("unknowns = %+v, want %d", p.Unknowns, len(tc.unknown))
+			}
+			for i, want := range tc.unknown {
+				got := p.Unknowns[i]
+				if got.Path != want.Path || got.Line != want.Line || !strings.Contains(got.Reason, want.Reason) {
+					t.Errorf("unknown %d = %+v, want %s:%d %q", i, got, want.Path, want.Line, want.Reason)
+				}
+			}
+		})
 	}
 }
 
@@ -316,6 +465,9 @@ func TestManifestMatchesParse(t *testing.T) {
 			ca, cb := comparable(a), comparable(b)
 			va, vb := reflect.ValueOf(ca), reflect.ValueOf(cb)
 			for i := 0; i < va.NumField(); i++ {
+				if !va.Type().Field(i).IsExported() {
+					continue
+				}
 				if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
 					t.Errorf("%s: parsed %+v, manifest %+v", va.Type().Field(i).Name, va.Field(i).Interface(), vb.Field(i).Interface())
 				}
@@ -370,15 +522,6 @@ func testKey(m *Model) string {
 	return strings.Join(parts, ";")
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func TestManifestRejectsOtherSchemas(t *testing.T) {
 	_, err := ReadManifest("", []byte(`{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v11.json"}}`))
 	if err == nil || !strings.Contains(err.Error(), "v11") {
@@ -396,6 +539,7 @@ func FuzzScanSQL(f *testing.F) {
 		"{% macro m(a) %}{{ source('s', 't') }}{% endmacro %}",
 		"{{ config(materialized='incremental', unique_key=['a','b'], contract={'enforced': true}) }}",
 		"{{ ref(", "{% if", "{# unterminated", "{{ 'a' ~ \"}}\" }}", "{{ f(a=[1,{'b': (2,)}]) }}",
+		"{% raw %}{{ ref('a') }}{% endraw %}", "{%- raw -%}\n{% if %}", "{% if x %}{{ config(materialized=var('m')) }}{% else %}{% endif %}",
 	} {
 		f.Add(s)
 	}
