@@ -65,16 +65,37 @@ type ApprovalInput struct {
 	Org string
 	// Requirements are approvals the checks demand (contract consumers, plans).
 	Requirements []ApprovalRequirement
-	Author       string
-	HeadSHA      string
-	Reviews      []Review
-	Membership   Membership
+	// Contracts are the teams each changed data contract names. With
+	// `ownership.contract_consumers` on (the default), the producing team and
+	// every consumer team of each one must approve.
+	Contracts  []ContractTeams
+	Author     string
+	HeadSHA    string
+	Reviews    []Review
+	Membership Membership
+}
+
+// ContractTeams is who one changed data contract names. The handler reads
+// them from the base branch's version of the file, so a PR cannot drop a
+// consumer to avoid that consumer's approval; only a contract the base
+// branch does not have yet is read from the PR's head.
+type ContractTeams struct {
+	// Path is the changed contract file.
+	Path string `json:"path"`
+	// Name identifies the contract in summaries; the path when empty.
+	Name string `json:"name,omitempty"`
+	// Owner is the producing team; Consumers are the teams that read the data.
+	Owner     string   `json:"owner,omitempty"`
+	Consumers []string `json:"consumers,omitempty"`
+	// FromHead is true when the teams come from the PR (a new contract).
+	FromHead bool `json:"from_head,omitempty"`
 }
 
 // Group sources.
 const (
 	SourceOwnership  = "ownership"
 	SourceCodeowners = "codeowners"
+	SourceContract   = "contract"
 	SourceCheck      = "check"
 )
 
@@ -102,8 +123,11 @@ type OwnerGroup struct {
 	// InvalidateOnPush: only approvals of the head commit count.
 	InvalidateOnPush bool `json:"invalidate_on_push"`
 	// Subject binds approvals to a content hash (a plan, a contract version).
-	Subject    string   `json:"subject,omitempty"`
-	ApprovedBy []string `json:"approved_by"`
+	Subject string `json:"subject,omitempty"`
+	// SubjectSince is when Subject came into force at the head commit; zero
+	// when unknown.
+	SubjectSince time.Time `json:"subject_since,omitzero"`
+	ApprovedBy   []string  `json:"approved_by"`
 	// BlockedBy are owners whose latest review requests changes.
 	BlockedBy []string `json:"blocked_by,omitempty"`
 	// Stale are owners whose approval no longer counts (older commit, other subject).
@@ -188,15 +212,32 @@ func latestReviews(reviews []Review) map[string]Review {
 	return out
 }
 
+// Push invalidation of one file, as the ownership rules covering it decide.
+const (
+	fileUncovered  = iota // no rule covers the file: the repo default applies
+	fileKeeps             // every rule covering it keeps approvals across pushes
+	fileInvalidate        // some rule covering it drops approvals on a push
+)
+
 func ownerGroups(in ApprovalInput) []OwnerGroup {
 	defaultInvalidate := boolOr(in.Ownership.InvalidateOnPush, true)
+	// byFile records, per changed file, whether the rules covering it keep
+	// approvals across pushes, so that a CODEOWNERS or contract group over the
+	// same files follows the rules rather than the repo default.
+	byFile := make(map[string]int, len(in.Files))
 	var groups []OwnerGroup
 	for _, rule := range in.Ownership.Rules {
+		invalidate := boolOr(rule.InvalidateOnPush, defaultInvalidate)
 		var files []string
 		for _, f := range in.Files {
 			for _, p := range rule.Paths {
 				if ok, _ := doublestar.Match(p, f); ok {
 					files = append(files, f)
+					if invalidate {
+						byFile[f] = fileInvalidate
+					} else if byFile[f] == fileUncovered {
+						byFile[f] = fileKeeps
+					}
 					break
 				}
 			}
@@ -215,8 +256,23 @@ func ownerGroups(in ApprovalInput) []OwnerGroup {
 			Teams:            normalizeTeams(rule.Teams, in.Org),
 			Users:            uniqueSorted(users),
 			Required:         max(rule.Approvals, 1),
-			InvalidateOnPush: boolOr(rule.InvalidateOnPush, defaultInvalidate),
+			InvalidateOnPush: invalidate,
 		})
+	}
+	// invalidates decides a group over files: a push drops its approvals when
+	// it drops them for any of its files.
+	invalidates := func(files []string) bool {
+		for _, f := range files {
+			switch byFile[f] {
+			case fileInvalidate:
+				return true
+			case fileUncovered:
+				if defaultInvalidate {
+					return true
+				}
+			}
+		}
+		return false
 	}
 	if in.Codeowners != nil && boolOr(in.Ownership.CodeOwners, true) {
 		byOwners := map[string]*OwnerGroup{}
@@ -229,7 +285,7 @@ func ownerGroups(in ApprovalInput) []OwnerGroup {
 			key := strings.Join(owners, " ")
 			g, ok := byOwners[key]
 			if !ok {
-				g = &OwnerGroup{Name: "CODEOWNERS " + key, Source: SourceCodeowners, Required: 1, InvalidateOnPush: defaultInvalidate}
+				g = &OwnerGroup{Name: "CODEOWNERS " + key, Source: SourceCodeowners, Required: 1}
 				var teams []string
 				for _, o := range owners {
 					p := parsePrincipal(o, in.Org)
@@ -254,14 +310,19 @@ func ownerGroups(in ApprovalInput) []OwnerGroup {
 			g.Files = append(g.Files, f)
 		}
 		for _, k := range order {
-			groups = append(groups, *byOwners[k])
+			g := byOwners[k]
+			g.InvalidateOnPush = invalidates(g.Files)
+			groups = append(groups, *g)
 		}
+	}
+	if boolOr(in.Ownership.ContractConsumers, true) {
+		groups = append(groups, contractGroups(in, invalidates)...)
 	}
 	for _, req := range in.Requirements {
 		teams := normalizeTeams(req.Teams, in.Org)
 		if len(teams) == 0 {
 			groups = append(groups, OwnerGroup{Name: req.Name, Source: SourceCheck, Reason: req.Reason, Required: 1, Subject: req.Subject,
-				InvalidateOnPush: defaultInvalidate, Unresolved: []string{"(no team named)"}})
+				SubjectSince: req.Since, InvalidateOnPush: defaultInvalidate, Unresolved: []string{"(no team named)"}})
 			continue
 		}
 		for _, t := range teams {
@@ -270,7 +331,56 @@ func ownerGroups(in ApprovalInput) []OwnerGroup {
 				name = fmt.Sprintf("%s (%s)", req.Name, t)
 			}
 			groups = append(groups, OwnerGroup{Name: name, Source: SourceCheck, Reason: req.Reason, Teams: []string{t}, Required: 1,
-				Subject: req.Subject, InvalidateOnPush: defaultInvalidate})
+				Subject: req.Subject, SubjectSince: req.Since, InvalidateOnPush: defaultInvalidate})
+		}
+	}
+	return groups
+}
+
+// contractGroups puts the producing team and each consumer team of every
+// changed contract in play, one group per team, so each team must approve on
+// its own. A contract that names no producing team gets a group nobody can
+// satisfy: a contract without an owner is not approved by default.
+func contractGroups(in ApprovalInput, invalidates func([]string) bool) []OwnerGroup {
+	changed := make(map[string]bool, len(in.Files))
+	for _, f := range in.Files {
+		changed[f] = true
+	}
+	var groups []OwnerGroup
+	seen := map[string]bool{}
+	for _, c := range in.Contracts {
+		if !changed[c.Path] || seen[c.Path] {
+			continue
+		}
+		seen[c.Path] = true
+		name := c.Name
+		if name == "" {
+			name = c.Path
+		}
+		version := "the base branch's version of " + c.Path
+		if c.FromHead {
+			version = c.Path + " (a new contract)"
+		}
+		invalidate := invalidates([]string{c.Path})
+		owner := normalizeTeams([]string{c.Owner}, in.Org)
+		producer := OwnerGroup{Name: fmt.Sprintf("contract %s: producer", name), Source: SourceContract, Files: []string{c.Path},
+			Required: 1, InvalidateOnPush: invalidate}
+		if len(owner) == 0 {
+			producer.Reason = version + " names no producing team"
+			producer.Unresolved = []string{"(no producing team named in the contract)"}
+		} else {
+			producer.Name += fmt.Sprintf(" (%s)", owner[0])
+			producer.Teams = owner
+			producer.Reason = fmt.Sprintf("%s names %s as the producing team", version, principal{Team: owner[0]}.String(in.Org))
+		}
+		groups = append(groups, producer)
+		for _, t := range normalizeTeams(c.Consumers, in.Org) {
+			if len(owner) > 0 && t == owner[0] {
+				continue // the producer's own approval already stands for it
+			}
+			groups = append(groups, OwnerGroup{Name: fmt.Sprintf("contract %s: consumer (%s)", name, t), Source: SourceContract,
+				Files: []string{c.Path}, Teams: []string{t}, Required: 1, InvalidateOnPush: invalidate,
+				Reason: fmt.Sprintf("%s names %s as a consumer", version, principal{Team: t}.String(in.Org))})
 		}
 	}
 	return groups
@@ -350,8 +460,10 @@ func evaluateGroup(g *OwnerGroup, in ApprovalInput, latest map[string]Review) {
 // (the hash may be abbreviated to 12 characters). An approval that names the
 // group's subject counts whatever commit it was given on: the subject is the
 // hash of exactly what was approved. An approval that names no subject counts
-// for a subject-bound group only at the head commit, where the subject was
-// computed. An approval that names a different subject never counts.
+// for a subject-bound group only when it was given on the head commit after
+// the subject came into force there: a plan regenerated at the same commit is
+// a different plan, and an approval of the first must not carry over to it.
+// An approval that names a different subject never counts.
 func approvalCounts(g OwnerGroup, r Review, head string) (bool, string) {
 	named := approvedSubjects(r.Body)
 	if g.Subject != "" {
@@ -363,8 +475,14 @@ func approvalCounts(g OwnerGroup, r Review, head string) (bool, string) {
 			}
 			return false, fmt.Sprintf("it approves %s, not %s", strings.Join(named, ", "), g.Subject)
 		}
-		if r.CommitSHA != head {
+		switch {
+		case r.CommitSHA != head:
 			return false, fmt.Sprintf("it was given on %s, before the latest push, and names no subject", shortSHA(r.CommitSHA))
+		case g.SubjectSince.IsZero():
+			return false, fmt.Sprintf("it names no subject, and when %s was produced is not known; approve with `%s`", g.Subject, ApprovalSubject(g.Subject))
+		case r.SubmittedAt.Before(g.SubjectSince):
+			return false, fmt.Sprintf("it was given at %s, before %s was produced at %s; approve again, or with `%s`",
+				r.SubmittedAt.UTC().Format(time.RFC3339), g.Subject, g.SubjectSince.UTC().Format(time.RFC3339), ApprovalSubject(g.Subject))
 		}
 		return true, ""
 	}
@@ -374,13 +492,15 @@ func approvalCounts(g OwnerGroup, r Review, head string) (bool, string) {
 	return true, ""
 }
 
-// approvedSubjects returns the subjects named by "/approve <subject>" lines.
+// approvedSubjects returns what each "/approve <subject>" line names: the
+// rest of the line, since a subject may hold spaces ("fct_orders v2@…").
 func approvedSubjects(body string) []string {
 	var out []string
 	for _, line := range strings.Split(body, "\n") {
+		line = strings.TrimSpace(line)
 		f := strings.Fields(line)
 		if len(f) >= 2 && strings.EqualFold(f[0], "/approve") {
-			out = append(out, f[1])
+			out = append(out, strings.TrimSpace(line[len(f[0]):]))
 		}
 	}
 	return out
@@ -388,15 +508,24 @@ func approvedSubjects(body string) []string {
 
 // subjectMatches accepts the subject itself or an abbreviation of its hash:
 // "plan:3f9a…" and "fct_orders@3f9a…" may shorten the part after the last
-// ':' or '@' to no fewer than 12 characters, like a git SHA.
+// ':' or '@' to no fewer than 12 characters, like a git SHA. Words after the
+// hash are a reviewer's remark and do not matter.
 func subjectMatches(named, subject string) bool {
 	if named == subject {
 		return true
 	}
 	i := strings.LastIndexAny(subject, ":@")
 	label, hash := subject[:i+1], subject[i+1:]
-	short, ok := strings.CutPrefix(named, label)
-	return ok && len(short) >= 12 && strings.HasPrefix(hash, short)
+	rest, ok := strings.CutPrefix(named, label)
+	if !ok {
+		return false
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 || rest[0] == ' ' || rest[0] == '\t' {
+		return false
+	}
+	short := f[0]
+	return short == hash || (len(short) >= 12 && strings.HasPrefix(hash, short))
 }
 
 // ApprovalSubject returns the "/approve" line a reviewer writes in a review
@@ -519,6 +648,11 @@ func (d ApprovalDecision) Summary(org string) string {
 	}
 	var notes []string
 	for _, g := range d.Groups {
+		if g.Source == SourceContract && g.Reason != "" {
+			// Says which version of the contract named the team, so nobody
+			// wonders why a consumer the PR removed must still approve.
+			notes = append(notes, g.Name+": "+g.Reason)
+		}
 		for _, n := range g.Notes {
 			notes = append(notes, g.Name+": "+n)
 		}

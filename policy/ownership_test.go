@@ -69,6 +69,11 @@ func TestEvaluateApprovals(t *testing.T) {
 	}
 	codeownersOff := cfg.Ownership
 	codeownersOff.CodeOwners = &noInvalidate
+	keepAll := cfg.Ownership
+	keepAll.InvalidateOnPush = &noInvalidate
+	consumersOff := cfg.Ownership
+	consumersOff.ContractConsumers = &noInvalidate
+	orders := ContractTeams{Path: "contracts/orders.yaml", Name: "orders", Owner: "data-eng", Consumers: []string{"analytics", "@parcelflow/finance-analytics"}}
 
 	type groupWant struct {
 		state      string
@@ -84,10 +89,12 @@ func TestEvaluateApprovals(t *testing.T) {
 		ownership  *config.Ownership
 		codeowners *Codeowners
 		reqs       []ApprovalRequirement
+		contracts  []ContractTeams
 		members    *Membership
 		want       string
 		groups     map[string]groupWant
-		note       string // a note some group must carry
+		absent     []string // groups that must not be in play
+		note       string   // a note some group must carry
 	}{
 		{
 			name: "owner approves the head", files: []string{"dags/orders.py"}, author: "alice",
@@ -114,9 +121,26 @@ func TestEvaluateApprovals(t *testing.T) {
 			groups: map[string]groupWant{"pipelines": {StatePending, nil, nil, 1}}, note: "before the latest push",
 		},
 		{
-			name: "a rule can keep approvals across pushes", files: []string{"dags/orders.py"}, author: "alice", ownership: &keepOnPush, codeowners: &Codeowners{},
+			name: "a rule can keep approvals across pushes", files: []string{"dags/orders.py"}, author: "alice", ownership: &keepOnPush,
 			reviews: []Review{approve("bob", old, 1)}, want: StateSuccess,
-			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}},
+			// CODEOWNERS' "*" covers the same file and follows the rule, not the repo default.
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}, "CODEOWNERS @parcelflow/data-eng": {StateSuccess, []string{"bob"}, nil, 0}},
+		},
+		{
+			name: "a CODEOWNERS group invalidates when any rule over its files does", files: []string{"dags/requirements.txt"}, author: "alice", ownership: &keepOnPush,
+			reviews: []Review{approve("bob", old, 1)}, want: StatePending,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}, "CODEOWNERS @parcelflow/data-eng": {StatePending, nil, nil, 1}},
+			note:   "before the latest push",
+		},
+		{
+			name: "a CODEOWNERS group over files no rule covers takes the repo default", files: []string{"dags/orders.py", "README.md"}, author: "alice", ownership: &keepOnPush,
+			reviews: []Review{approve("bob", old, 1)}, want: StatePending,
+			groups: map[string]groupWant{"pipelines": {StateSuccess, []string{"bob"}, nil, 0}, "CODEOWNERS @parcelflow/data-eng": {StatePending, nil, nil, 1}},
+		},
+		{
+			name: "a CODEOWNERS group keeps approvals when the repo default does", files: []string{"README.md"}, author: "alice", ownership: &keepAll,
+			reviews: []Review{approve("bob", old, 1)}, want: StateSuccess,
+			groups: map[string]groupWant{"CODEOWNERS @parcelflow/data-eng": {StateSuccess, []string{"bob"}, nil, 0}},
 		},
 		{
 			name: "changes requested by an owner blocks", files: []string{"dags/orders.py"}, author: "alice",
@@ -176,9 +200,93 @@ func TestEvaluateApprovals(t *testing.T) {
 		},
 		{
 			name: "an approval naming the plan survives a push", files: []string{"infra/platform/main.tf"}, author: "alice", codeowners: &Codeowners{},
-			reqs:    []ApprovalRequirement{{Name: "prod plan", Teams: []string{"devops"}, Subject: "plan:abcdef0123456789abcdef"}},
+			reqs:    []ApprovalRequirement{{Name: "prod plan", Teams: []string{"devops"}, Subject: "plan:abcdef0123456789abcdef", Since: at(0)}},
 			reviews: []Review{approve("erin", head, 1), {User: "dave", State: ReviewApproved, CommitSHA: old, SubmittedAt: at(2), Body: "looks right\n/approve plan:abcdef012345"}}, want: StateSuccess,
 			groups: map[string]groupWant{"prod plan": {StateSuccess, []string{"dave", "erin"}, nil, 0}},
+		},
+		{
+			name: "an approval naming no plan does not carry over to a plan regenerated at the same commit", files: []string{"infra/platform/main.tf"}, author: "alice", codeowners: &Codeowners{},
+			reqs:    []ApprovalRequirement{{Name: "prod plan", Teams: []string{"devops"}, Subject: "plan:bbbbbb0123456789abcdef", Since: at(5)}},
+			reviews: []Review{approve("erin", head, 1)}, want: StatePending,
+			groups: map[string]groupWant{"prod plan": {StatePending, nil, nil, 1}, "infrastructure": {StateSuccess, []string{"erin"}, nil, 0}},
+			note:   "before plan:bbbbbb0123456789abcdef was produced",
+		},
+		{
+			name: "an approval naming no plan counts when given after the plan was produced", files: []string{"infra/platform/main.tf"}, author: "alice", codeowners: &Codeowners{},
+			reqs:    []ApprovalRequirement{{Name: "prod plan", Teams: []string{"devops"}, Subject: "plan:bbbbbb0123456789abcdef", Since: at(5)}},
+			reviews: []Review{approve("erin", head, 1), approve("erin", head, 6)}, want: StateSuccess,
+			groups: map[string]groupWant{"prod plan": {StateSuccess, []string{"erin"}, nil, 0}},
+		},
+		{
+			name: "an approval naming the regenerated plan counts even if given before it was recorded", files: []string{"infra/platform/main.tf"}, author: "alice", codeowners: &Codeowners{},
+			reqs:    []ApprovalRequirement{{Name: "prod plan", Teams: []string{"devops"}, Subject: "plan:bbbbbb0123456789abcdef", Since: at(5)}},
+			reviews: []Review{{User: "erin", State: ReviewApproved, CommitSHA: head, SubmittedAt: at(4), Body: "/approve plan:bbbbbb012345"}}, want: StateSuccess,
+			groups: map[string]groupWant{"prod plan": {StateSuccess, []string{"erin"}, nil, 0}},
+		},
+		{
+			name: "an approval naming no plan does not count when the plan's time is unknown", files: []string{"infra/platform/main.tf"}, author: "alice", codeowners: &Codeowners{},
+			reqs:    []ApprovalRequirement{{Name: "prod plan", Teams: []string{"devops"}, Subject: "plan:abcdef0123456789abcdef"}},
+			reviews: []Review{approve("erin", head, 9)}, want: StatePending,
+			groups: map[string]groupWant{"prod plan": {StatePending, nil, nil, 1}}, note: "when plan:abcdef0123456789abcdef was produced is not known",
+		},
+		{
+			name: "a subject with a space is approved by naming it whole", files: []string{"dbt/models/fct_orders.sql"}, author: "alice", codeowners: &Codeowners{},
+			reqs:    []ApprovalRequirement{{Name: "fct_orders v2 contract", Teams: []string{"analytics"}, Subject: "fct_orders v2@0123456789abcdef0123"}},
+			reviews: []Review{approve("bob", head, 1), {User: "gina", State: ReviewApproved, CommitSHA: head, SubmittedAt: at(2), Body: "/approve fct_orders v2@0123456789ab  fine by us"}}, want: StateSuccess,
+			groups: map[string]groupWant{"fct_orders v2 contract": {StateSuccess, []string{"gina"}, nil, 0}},
+		},
+		{
+			name: "the producer and every consumer of a changed contract approve", files: []string{"contracts/orders.yaml"}, author: "alice", contracts: []ContractTeams{orders},
+			reviews: []Review{approve("bob", head, 1), approve("gina", head, 2)}, want: StatePending,
+			groups: map[string]groupWant{
+				"contract orders: producer (data-eng)":          {StateSuccess, []string{"bob"}, nil, 0},
+				"contract orders: consumer (analytics)":         {StateSuccess, []string{"gina"}, nil, 0},
+				"contract orders: consumer (finance-analytics)": {StatePending, nil, nil, 1},
+			},
+		},
+		{
+			name: "a contract approved by its producer and every consumer", files: []string{"contracts/orders.yaml"}, author: "alice", contracts: []ContractTeams{orders},
+			reviews: []Review{approve("bob", head, 1), approve("gina", head, 2), approve("hank", head, 3)}, want: StateSuccess,
+			groups: map[string]groupWant{"contract orders: consumer (finance-analytics)": {StateSuccess, []string{"hank"}, nil, 0}},
+		},
+		{
+			name: "a consumer's change request on a contract blocks", files: []string{"contracts/orders.yaml"}, author: "alice", contracts: []ContractTeams{orders},
+			reviews: []Review{approve("bob", head, 1), approve("gina", head, 2), {User: "hank", State: ReviewChangesRequested, CommitSHA: head, SubmittedAt: at(3)}}, want: StateFailure,
+			groups: map[string]groupWant{"contract orders: consumer (finance-analytics)": {StateFailure, nil, []string{"hank"}, 1}},
+		},
+		{
+			name: "contract_consumers off leaves contracts to the rules", files: []string{"contracts/orders.yaml"}, author: "alice", contracts: []ContractTeams{orders}, ownership: &consumersOff,
+			reviews: []Review{approve("bob", head, 1)}, want: StateSuccess,
+			groups: map[string]groupWant{"contracts": {StateSuccess, []string{"bob"}, nil, 0}},
+			absent: []string{"contract orders: producer (data-eng)", "contract orders: consumer (analytics)"},
+		},
+		{
+			name: "an unchanged contract puts nobody in play", files: []string{"dags/orders.py"}, author: "alice", contracts: []ContractTeams{orders},
+			reviews: []Review{approve("bob", head, 1)}, want: StateSuccess,
+			absent: []string{"contract orders: producer (data-eng)", "contract orders: consumer (analytics)"},
+		},
+		{
+			name: "a deleted or renamed contract still needs its teams", files: []string{"contracts/orders.yaml", "contracts/orders_v2.yaml"}, author: "alice",
+			contracts: []ContractTeams{orders}, reviews: []Review{approve("bob", head, 1)}, want: StatePending,
+			groups: map[string]groupWant{"contract orders: consumer (analytics)": {StatePending, nil, nil, 1}},
+		},
+		{
+			name: "a contract naming no producing team cannot be approved", files: []string{"contracts/orphan.yaml"}, author: "alice",
+			contracts: []ContractTeams{{Path: "contracts/orphan.yaml", Consumers: []string{"analytics"}, FromHead: true}},
+			reviews:   []Review{approve("bob", head, 1), approve("gina", head, 2)}, want: StatePending,
+			groups: map[string]groupWant{"contract contracts/orphan.yaml: producer": {StatePending, nil, nil, 1}, "contract contracts/orphan.yaml: consumer (analytics)": {StateSuccess, []string{"gina"}, nil, 0}},
+		},
+		{
+			name: "a producer that also consumes is one group", files: []string{"contracts/orders.yaml"}, author: "alice",
+			contracts: []ContractTeams{{Path: "contracts/orders.yaml", Name: "orders", Owner: "@parcelflow/data-eng", Consumers: []string{"data-eng"}}},
+			reviews:   []Review{approve("bob", head, 1)}, want: StateSuccess,
+			groups: map[string]groupWant{"contract orders: producer (data-eng)": {StateSuccess, []string{"bob"}, nil, 0}},
+			absent: []string{"contract orders: consumer (data-eng)"},
+		},
+		{
+			name: "contract groups follow the rule's push invalidation", files: []string{"contracts/orders.yaml"}, author: "alice", ownership: &keepAll,
+			contracts: []ContractTeams{orders}, reviews: []Review{approve("bob", old, 1), approve("gina", old, 2), approve("hank", old, 3)}, want: StateSuccess,
+			groups: map[string]groupWant{"contract orders: consumer (finance-analytics)": {StateSuccess, []string{"hank"}, nil, 0}},
 		},
 		{
 			name: "an approval naming another plan does not count", files: []string{"infra/platform/main.tf"}, author: "alice", codeowners: &Codeowners{},
@@ -208,7 +316,7 @@ func TestEvaluateApprovals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := ApprovalInput{Files: tt.files, Codeowners: co, Ownership: cfg.Ownership, Org: "parcelflow", Requirements: tt.reqs,
-				Author: tt.author, HeadSHA: head, Reviews: tt.reviews, Membership: sampleMembership()}
+				Contracts: tt.contracts, Author: tt.author, HeadSHA: head, Reviews: tt.reviews, Membership: sampleMembership()}
 			if tt.ownership != nil {
 				in.Ownership = *tt.ownership
 			}
@@ -234,6 +342,11 @@ func TestEvaluateApprovals(t *testing.T) {
 				}
 				if g.State != w.state || g.Missing != w.missing || !sameStrings(g.ApprovedBy, w.approvedBy) || !sameStrings(g.BlockedBy, w.blockedBy) {
 					t.Errorf("group %q = state %s missing %d approved %v blocked %v; want %+v", name, g.State, g.Missing, g.ApprovedBy, g.BlockedBy, w)
+				}
+			}
+			for _, name := range tt.absent {
+				if _, ok := byName[name]; ok {
+					t.Errorf("group %q is in play; groups %v", name, names(d.Groups))
 				}
 			}
 			if tt.note != "" && !strings.Contains(fmt.Sprint(d.Groups), tt.note) {
@@ -359,6 +472,13 @@ func TestSubjectMatches(t *testing.T) {
 		{"fct_orders@0", "fct_orders@0123456789abcdef", false},
 		{"dim_orders@0123456789ab", "fct_orders@0123456789abcdef", false},
 		{"0123456789abcdef", "0123456789abcdef0000", true}, // a bare hash
+		{"plan:abcdef012345 looks right", "plan:abcdef0123456789", true},
+		{"plan:abc", "plan:abc", true},
+		{"plan:abc lgtm", "plan:abc", true},
+		{"plan: abcdef012345", "plan:abcdef0123456789", false},
+		{"plan:", "plan:abcdef0123456789", false},
+		{"fct_orders v2@0123456789ab", "fct_orders v2@0123456789abcdef", true},
+		{"fct_orders@0123456789ab", "fct_orders v2@0123456789abcdef", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.named, func(t *testing.T) {
@@ -366,5 +486,25 @@ func TestSubjectMatches(t *testing.T) {
 				t.Errorf("subjectMatches(%q, %q) = %v, want %v", tt.named, tt.subject, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestContractSummaryNamesTheVersionThatGoverns(t *testing.T) {
+	cfg := sampleConfig(t)
+	d := EvaluateApprovals(ApprovalInput{Files: []string{"contracts/orders.yaml"}, Ownership: cfg.Ownership, Org: "parcelflow", Author: "alice", HeadSHA: head,
+		Contracts:  []ContractTeams{{Path: "contracts/orders.yaml", Name: "orders", Owner: "data-eng", Consumers: []string{"analytics"}}},
+		Membership: sampleMembership()})
+	s := d.Summary("parcelflow")
+	for _, want := range []string{
+		"| ⏳ | contract orders: consumer (analytics) | 1 | — | 1 more from @parcelflow/analytics |",
+		"the base branch's version of contracts/orders.yaml names @parcelflow/analytics as a consumer",
+		"the base branch's version of contracts/orders.yaml names @parcelflow/data-eng as the producing team",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	if d.Membership.Teams["analytics"] == nil {
+		t.Errorf("the decision does not record the consumer team it relied on: %v", d.Membership.Teams)
 	}
 }

@@ -4,6 +4,8 @@
 // the reasons for it, so every rule is table-testable.
 package policy
 
+import "time"
+
 // SignalKind names a fact a check found that matters to risk or approvals.
 type SignalKind string
 
@@ -55,4 +57,10 @@ type ApprovalRequirement struct {
 	// so an approval of one plan does not carry over to a different plan.
 	Subject string `json:"subject,omitempty"`
 	Check   string `json:"check,omitempty"`
+	// Since is when Subject came into force at the commit: the handler sets
+	// it when it first records the subject there, and keeps it while the
+	// subject stays the same. An approval naming no subject counts only if
+	// given after it. Zero (unknown) means only an approval naming the
+	// subject counts.
+	Since time.Time `json:"since,omitzero"`
 }
