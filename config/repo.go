@@ -180,8 +180,9 @@ type Ownership struct {
 	// a rule may override it.
 	InvalidateOnPush *bool           `yaml:"invalidate_on_push"`
 	Rules            []OwnershipRule `yaml:"rules"`
-	// ContractConsumers requires every consumer team named in a changed
-	// contract to approve (default true).
+	// ContractConsumers requires the producing team and every consumer team
+	// named in a changed contract, as it stands on the base branch, to
+	// approve (default true).
 	ContractConsumers *bool `yaml:"contract_consumers"`
 }
 

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v74/github"
 	"github.com/rs/zerolog"
 
 	"github.com/parcelflow/conveyor/checks"
+	"github.com/parcelflow/conveyor/checks/contracts/odcs"
 	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/policy"
 	"github.com/parcelflow/conveyor/store"
@@ -63,16 +66,63 @@ func (b *Base) startPolicyRun(ctx context.Context, w *timeline.Writer, t Target)
 }
 
 // recordResults keeps each check's signals and approval requirements at sha,
-// so a review or a command can decide without running the checks again.
+// so a review or a command can decide without running the checks again. A
+// requirement bound to a subject (a plan's hash) keeps the time the subject
+// came into force at sha while the checks keep producing it; a new subject
+// (a plan regenerated at the same commit) starts from now, so approvals that
+// name no subject and were given before it do not carry over to it.
 func (b *Base) recordResults(ctx context.Context, repo, sha string, results []checks.Result) error {
 	var errs []error
+	prev, err := b.deps.Policy.CheckResults(ctx, repo, sha)
+	if err != nil {
+		// Without the earlier record every subject starts now: stricter, never looser.
+		errs = append(errs, err)
+	}
+	known := subjectsSince(prev)
+	now := subjectClock(b.now())
 	for _, r := range results {
-		rec := store.CheckRecord{Check: r.Name, Conclusion: string(r.Conclusion), Signals: r.Signals, Approvals: r.Approvals, At: b.now()}
+		approvals := make([]policy.ApprovalRequirement, len(r.Approvals))
+		for i, a := range r.Approvals {
+			if a.Subject != "" {
+				a.Since = now
+				if t, ok := known[a.Subject]; ok {
+					a.Since = t
+				}
+			}
+			approvals[i] = a
+		}
+		rec := store.CheckRecord{Check: r.Name, Conclusion: string(r.Conclusion), Signals: r.Signals, Approvals: approvals, At: b.now()}
 		if err := b.deps.Policy.PutCheckResult(ctx, repo, sha, rec); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// subjectsSince maps each subject recorded in records to when it came into force.
+func subjectsSince(records []store.CheckRecord) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, r := range records {
+		for _, a := range r.Approvals {
+			if a.Subject == "" || a.Since.IsZero() {
+				continue
+			}
+			if t, ok := out[a.Subject]; !ok || a.Since.Before(t) {
+				out[a.Subject] = a.Since
+			}
+		}
+	}
+	return out
+}
+
+// subjectClock rounds t up to the whole second. GitHub stamps a review's
+// submitted_at in whole seconds, so a review given in the same second a
+// subject was recorded, but before it, would otherwise look given after it.
+func subjectClock(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 // evaluatePolicy decides the conveyor/policy check for pt and writes it: the
@@ -196,12 +246,32 @@ func (b *Base) decideApprovals(ctx context.Context, gh *github.Client, pt policy
 	for _, r := range results {
 		reqs = append(reqs, r.Approvals...)
 	}
+	if pt.SHA != pt.PRHead && len(reqs) > 0 {
+		// A queued commit's checks record its subjects after every review. A
+		// subject the PR's head already had keeps the time it came into force
+		// there, where the reviewers saw it; a different one (the plan changed
+		// with the queue) does not take the head's approvals that name no subject.
+		headResults, err := b.deps.Policy.CheckResults(ctx, pt.fullName(), pt.PRHead)
+		if err != nil {
+			return fail(err)
+		}
+		atHead := subjectsSince(headResults)
+		for i := range reqs {
+			if t, ok := atHead[reqs[i].Subject]; ok && reqs[i].Subject != "" {
+				reqs[i].Since = t
+			}
+		}
+	}
 	reviews, err := b.reviews(ctx, gh, pt)
 	if err != nil {
 		return fail(err)
 	}
+	contracts, err := b.contractTeams(ctx, gh, pt, in)
+	if err != nil {
+		return fail(err)
+	}
 	ai := policy.ApprovalInput{Files: uniqueStrings(files), Codeowners: co, Ownership: cfg.Ownership, Org: org, Requirements: reqs,
-		Author: pt.Author, HeadSHA: pt.PRHead, Reviews: reviews}
+		Contracts: contracts, Author: pt.Author, HeadSHA: pt.PRHead, Reviews: reviews}
 	// The first pass names the teams in play; only those are resolved.
 	var teams []string
 	for _, g := range policy.EvaluateApprovals(ai).Groups {
@@ -217,14 +287,76 @@ func (b *Base) decideApprovals(ctx context.Context, gh *github.Client, pt policy
 		Head         string                       `json:"head"`
 		Reviews      []policy.Review              `json:"reviews"`
 		Requirements []policy.ApprovalRequirement `json:"requirements"`
+		Contracts    []policy.ContractTeams       `json:"contracts"`
 		Ownership    config.Ownership             `json:"ownership"`
 		Membership   policy.Membership            `json:"membership"`
-	}{ai.Files, ai.Author, ai.HeadSHA, ai.Reviews, ai.Requirements, ai.Ownership, ai.Membership})
+	}{ai.Files, ai.Author, ai.HeadSHA, ai.Reviews, ai.Requirements, ai.Contracts, ai.Ownership, ai.Membership})
 	if err != nil {
 		return fail(err)
 	}
 	return d, org, inputsHash, cfg.EnvironmentNames(), nil
 }
+
+// contractTeams names the teams of every data contract the change touches.
+// A file is a contract when its merge-base or head version says
+// `kind: DataContract`. The teams come from the version on the base branch,
+// read at its tip like CODEOWNERS: a PR that removes a consumer from a
+// contract still needs that consumer's approval. Only when the base branch
+// has no such contract (or one naming no team) do the PR's teams count.
+// Nothing is read when `ownership.contract_consumers` is off.
+func (b *Base) contractTeams(ctx context.Context, gh *github.Client, pt policyTarget, in *checks.Input) ([]policy.ContractTeams, error) {
+	if on := in.Config.Ownership.ContractConsumers; on != nil && !*on {
+		return nil, nil
+	}
+	var paths []string
+	for _, c := range in.Changes {
+		paths = append(paths, c.Path, c.PreviousPath)
+	}
+	var out []policy.ContractTeams
+	for _, p := range uniqueStrings(paths) {
+		if !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".yml") {
+			continue
+		}
+		headData, headErr := readTree(in.Head, p)
+		if !odcs.IsContract(headData) && !odcs.IsContract(orEmpty(readTree(in.Base, p))) {
+			continue
+		}
+		baseData, found, err := b.readFile(ctx, gh, pt.Owner, pt.Repo, p, pt.BaseRef)
+		if err != nil {
+			return nil, fmt.Errorf("reading contract %s on the base branch: %w", p, err)
+		}
+		ct := policy.ContractTeams{Path: p}
+		if found {
+			ct = contractTeamsOf(p, baseData)
+		}
+		if ct.Owner == "" && len(ct.Consumers) == 0 && headErr == nil {
+			ct = contractTeamsOf(p, headData)
+			ct.FromHead = true
+		}
+		out = append(out, ct)
+	}
+	return out, nil
+}
+
+// contractTeamsOf reads the teams a contract names. A contract with problems
+// still names what could be read; the conveyor/contracts check reports the rest.
+func contractTeamsOf(path string, data []byte) policy.ContractTeams {
+	c, _ := odcs.Parse(path, data)
+	name := c.Name
+	if name == "" {
+		name = c.ID
+	}
+	return policy.ContractTeams{Path: path, Name: name, Owner: c.OwnerTeam, Consumers: c.ConsumerTeams()}
+}
+
+func readTree(t checks.Tree, path string) ([]byte, error) {
+	if t == nil {
+		return nil, fs.ErrNotExist
+	}
+	return t.ReadFile(path)
+}
+
+func orEmpty(data []byte, _ error) []byte { return data }
 
 // codeowners reads CODEOWNERS from the base branch; nil when there is none.
 func (b *Base) codeowners(ctx context.Context, gh *github.Client, pt policyTarget) (*policy.Codeowners, error) {

@@ -122,7 +122,9 @@ type policyHarness struct {
 	handlers map[string]githubapp.EventHandler
 }
 
-func newPolicyHarness(t testing.TB, withOps bool) *policyHarness {
+// newPolicyHarness starts the emulator with the sample repo and the handlers;
+// each option may change the handlers' dependencies before they are built.
+func newPolicyHarness(t testing.TB, withOps bool, options ...func(*handlers.Deps)) *policyHarness {
 	t.Helper()
 	emu := githubemu.New(githubemu.Options{Account: org})
 	base, stop := emu.Start()
@@ -147,14 +149,15 @@ func newPolicyHarness(t testing.TB, withOps bool) *policyHarness {
 		".github/CODEOWNERS":    string(owners),
 		"infra/main.tf":         "resource \"aws_s3_bucket\" \"raw\" {}\n",
 		"dags/orders.py":        "from airflow import DAG\n",
-		"contracts/orders.yaml": "kind: DataContract\n",
+		"contracts/orders.yaml": contractYAML("orders", "data-eng", "analytics"),
 	}, "initial", devops1)
 	emu.AddTeam(org, "devops", devops1, devops2)
 	emu.AddTeam(org, "data-eng", de1, de2)
 	emu.AddTeam(org, "data-eng-leads", lead)
 	emu.AddTeam(org, "analytics", "ana")
+	emu.AddTeam(org, "finance-analytics", "fin")
 	emu.AddTeam(org, "oncall", devops1)
-	for _, u := range []string{devops1, devops2, de1, de2, lead, "ana"} {
+	for _, u := range []string{devops1, devops2, de1, de2, lead, "ana", "fin"} {
 		repo.SetPermission(u, "write")
 	}
 	h := &policyHarness{emu: emu, repo: repo, db: db, audit: store.NewAuditLog(db), handlers: map[string]githubapp.EventHandler{}}
@@ -171,6 +174,9 @@ func newPolicyHarness(t testing.TB, withOps bool) *policyHarness {
 	if withOps {
 		h.ops = &fakeOps{db: db, now: policyNow}
 		deps.Operations = h.ops
+	}
+	for _, o := range options {
+		o(&deps)
 	}
 	for _, eh := range handlers.New(deps) {
 		for _, ev := range eh.Handles() {
@@ -359,6 +365,159 @@ func TestPolicyCheckCountsCheckRequirementsAndQueue(t *testing.T) {
 		h.deliver(t, "merge_group")
 		if run := h.policyRun(t, mg.HeadSHA); run.Conclusion != "success" {
 			t.Fatalf("queued commit's policy is %s\n%s", run.Conclusion, run.Output.Summary)
+		}
+	})
+}
+
+// plans raises a DevOps approval bound to the plan it currently holds, as
+// the terraform check does for a plan that destroys a stateful resource.
+type plans struct {
+	mu   sync.Mutex
+	hash string
+}
+
+func (p *plans) set(hash string) { p.mu.Lock(); p.hash = hash; p.mu.Unlock() }
+
+func (p *plans) Name() string               { return "test/plans" }
+func (p *plans) Applies(*checks.Input) bool { return true }
+func (p *plans) Run(_ context.Context, in *checks.Input) (checks.Result, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	res := checks.Result{Conclusion: checks.Success, Title: "plan", Summary: "plan"}
+	for _, c := range in.Changes {
+		if strings.HasPrefix(c.Path, "infra/") {
+			res.Approvals = []policy.ApprovalRequirement{{Name: "terraform plan prod", Teams: []string{"devops"}, Subject: p.hash, Check: "test/plans",
+				Reason: "the prod plan destroys a bucket"}}
+		}
+	}
+	return res, nil
+}
+
+// clock is a settable clock for the handlers.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time)         { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+func TestPlanApprovalDoesNotCarryOverToARegeneratedPlan(t *testing.T) {
+	p := &plans{hash: "plan:aaaaaaaaaaaaaaaaaaaaaaaa"}
+	// The emulator stamps reviews with the real time; the handlers' clock
+	// starts an hour earlier, when the first plan was produced.
+	clk := &clock{t: time.Now().Add(-time.Hour)}
+	h := newPolicyHarness(t, false, func(d *handlers.Deps) {
+		d.Registry = checks.NewRegistry(configcheck.Check{}, p)
+		d.Now = clk.Now
+	})
+	pr := h.openPR(t, "drop-bucket", de1, map[string]string{"infra/main.tf": "# the raw bucket goes\n"}, false)
+	if run := h.policyRun(t, pr.HeadSHA()); run.Conclusion != "action_required" || !strings.Contains(run.Output.Summary, "terraform plan prod") {
+		t.Fatalf("the plan's approval is not in play: %s\n%s", run.Conclusion, run.Output.Summary)
+	}
+
+	steps := []struct {
+		name       string
+		act        func(t *testing.T)
+		conclusion string
+		summaryHas string
+	}{
+		{"devops approves the head after the plan was produced", func(t *testing.T) {
+			pr.Review(devops2, "APPROVED", "")
+			h.deliver(t, "pull_request_review")
+		}, "success", "| ✅ | terraform plan prod"},
+		{"the same plan produced again keeps the approval", func(t *testing.T) {
+			clk.Set(time.Now().Add(time.Minute))
+			h.deliver(t, "pull_request") // the checks run again at the same commit
+		}, "success", "| ✅ | terraform plan prod"},
+		{"a plan regenerated at the same commit does not take the approval", func(t *testing.T) {
+			p.set("plan:bbbbbbbbbbbbbbbbbbbbbbbb")
+			clk.Advance(time.Minute)
+			h.deliver(t, "pull_request")
+		}, "action_required", "before plan:bbbbbbbbbbbbbbbbbbbbbbbb was produced"},
+		{"an approval naming the new plan counts", func(t *testing.T) {
+			pr.Review(devops2, "APPROVED", "checked the replacement\n/approve plan:bbbbbbbbbbbb")
+			h.deliver(t, "pull_request_review")
+		}, "success", "| ✅ | terraform plan prod"},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			s.act(t)
+			run := h.policyRun(t, pr.HeadSHA())
+			if run.Conclusion != s.conclusion || !strings.Contains(run.Output.Summary, s.summaryHas) {
+				t.Fatalf("policy %s, want %s with %q\n%s", run.Conclusion, s.conclusion, s.summaryHas, run.Output.Summary)
+			}
+		})
+	}
+}
+
+// contractYAML is an ODCS contract produced by owner and read by consumers.
+func contractYAML(name, owner string, consumers ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: v3.1.0\nkind: DataContract\nid: urn:datacontract:parcelflow:%s\nname: %s\nversion: 1.0.0\nstatus: active\n", name, name)
+	fmt.Fprintf(&b, "team:\n  name: %s\n", owner)
+	if len(consumers) > 0 {
+		b.WriteString("customProperties:\n  - property: consumers\n    value:\n")
+		for _, c := range consumers {
+			fmt.Fprintf(&b, "      - team: %s\n        use: reporting\n", c)
+		}
+	}
+	fmt.Fprintf(&b, "schema:\n  - name: fct_%s\n    properties:\n      - name: id\n        logicalType: string\n", name)
+	return b.String()
+}
+
+func TestContractOwnersComeFromTheBaseBranch(t *testing.T) {
+	h := newPolicyHarness(t, false)
+	h.repo.Commit("main", map[string]string{"contracts/orders.yaml": contractYAML("orders", "data-eng", "analytics", "finance-analytics")}, "finance reads orders", devops1)
+	// The PR drops finance-analytics from the consumers: the base branch's
+	// version still governs, so finance must approve the change that drops it.
+	pr := h.openPR(t, "drop-finance", de1, map[string]string{"contracts/orders.yaml": contractYAML("orders", "data-eng", "analytics")}, false)
+
+	steps := []struct {
+		name       string
+		reviewer   string
+		conclusion string
+		summaryHas []string
+	}{
+		{"opened: the producer and both consumers must approve", "", "action_required", []string{
+			"| ⏳ | contract orders: producer (data-eng) | 1 | — | 1 more from @parcelflow/data-eng |",
+			"| ⏳ | contract orders: consumer (finance-analytics) | 1 | — | 1 more from @parcelflow/finance-analytics |",
+			"the base branch's version of contracts/orders.yaml names @parcelflow/finance-analytics as a consumer",
+		}},
+		{"the producer approves", de2, "action_required", []string{"| ✅ | contract orders: producer (data-eng) | 1 | @eve |"}},
+		{"one consumer approves", "ana", "action_required", []string{"| ✅ | contract orders: consumer (analytics) | 1 | @ana |",
+			"| ⏳ | contract orders: consumer (finance-analytics)"}},
+		{"the consumer the PR drops approves", "fin", "success", []string{"| ✅ | contract orders: consumer (finance-analytics) | 1 | @fin |"}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if s.reviewer != "" {
+				pr.Review(s.reviewer, "APPROVED", "")
+				h.deliver(t, "pull_request_review")
+			}
+			run := h.policyRun(t, pr.HeadSHA())
+			if run.Conclusion != s.conclusion {
+				t.Fatalf("policy %s, want %s\n%s", run.Conclusion, s.conclusion, run.Output.Summary)
+			}
+			for _, want := range s.summaryHas {
+				if !strings.Contains(run.Output.Summary, want) {
+					t.Errorf("summary lacks %q:\n%s", want, run.Output.Summary)
+				}
+			}
+		})
+	}
+
+	t.Run("a new contract names its teams in the PR", func(t *testing.T) {
+		pr := h.openPR(t, "new-contract", de1, map[string]string{"contracts/shipments.yaml": contractYAML("shipments", "data-eng", "finance-analytics")}, false)
+		run := h.policyRun(t, pr.HeadSHA())
+		for _, want := range []string{"contract shipments: consumer (finance-analytics)", "contracts/shipments.yaml (a new contract) names @parcelflow/finance-analytics as a consumer"} {
+			if !strings.Contains(run.Output.Summary, want) {
+				t.Errorf("summary lacks %q:\n%s", want, run.Output.Summary)
+			}
+		}
+		if run.Conclusion != "action_required" {
+			t.Errorf("policy %s, want action_required", run.Conclusion)
 		}
 	})
 }
