@@ -70,9 +70,11 @@ var _ checks.Check = (*Check)(nil)
 // Name returns the check run name.
 func (c *Check) Name() string { return Name }
 
-// Applies when the repo has a contracts component or any ODCS file.
+// Applies when the repo has a contracts component or any ODCS file, on head
+// or on base: deleting the last contract is a change to check.
 func (c *Check) Applies(in *checks.Input) bool {
-	return len(in.Config.ComponentsOfKind(config.KindContracts)) > 0 || len(contractFiles(in.Config, in.Head)) > 0
+	return len(in.Config.ComponentsOfKind(config.KindContracts)) > 0 || len(contractFiles(in.Config, in.Head)) > 0 ||
+		len(contractFiles(in.Config, in.Base)) > 0
 }
 
 // Finding is one problem, located in a contract file.
@@ -151,19 +153,30 @@ func (c *Check) Run(ctx context.Context, in *checks.Input) (checks.Result, error
 	d := Details{Contracts: []ContractInfo{}, Findings: []Finding{}, Live: []LiveResult{}}
 	projects := dbtProjects(in)
 	baseContracts := map[string]*odcs.Contract{}
+	var baseList []*odcs.Contract
+	baseData := map[string][]byte{}
 	for _, f := range contractFiles(in.Config, in.Base) {
 		data, _ := in.Base.ReadFile(f)
 		if bc, probs := odcs.Parse(f, data); len(probs) == 0 {
 			baseContracts[bc.ID] = bc
 			baseContracts["path:"+f] = bc
+			baseList = append(baseList, bc)
+			baseData[f] = data
 		}
 	}
+	// What head still holds, valid or not: a contract that is invalid on
+	// head is a finding of its own, not a removal.
+	inHead := map[string]bool{}
 	for _, f := range contractFiles(in.Config, in.Head) {
 		data, err := in.Head.ReadFile(f)
 		if err != nil {
 			return res, fmt.Errorf("reading %s: %w", f, err)
 		}
 		ct, probs := odcs.Parse(f, data)
+		inHead["path:"+f] = true
+		if ct.ID != "" {
+			inHead[ct.ID] = true
+		}
 		info := ContractInfo{Path: f, ID: ct.ID, Name: ct.Name, Version: ct.Version, OwnerTeam: ct.OwnerTeam, Consumers: nonNil(ct.ConsumerTeams()), SLA: ct.SLA, Valid: len(probs) == 0, Objects: []ObjectInfo{}}
 		if info.SLA == nil {
 			info.SLA = []odcs.SLA{}
@@ -220,6 +233,22 @@ func (c *Check) Run(ctx context.Context, in *checks.Input) (checks.Result, error
 				}
 			}
 		}
+	}
+	for _, bc := range baseList {
+		if inHead[bc.ID] || inHead["path:"+bc.Path] {
+			continue
+		}
+		f := removed(bc)
+		d.Findings = append(d.Findings, f)
+		sum := sha256.Sum256(baseData[bc.Path])
+		res.Approvals = append(res.Approvals, policy.ApprovalRequirement{
+			Name:    "removal of contract " + contractName(bc),
+			Reason:  fmt.Sprintf("%s is deleted, so its consumers lose what it guarantees; the owner and every consumer must approve the removal", bc.Path),
+			Teams:   dedupe(append([]string{bc.OwnerTeam}, bc.ConsumerTeams()...)),
+			Subject: contractName(bc) + " removed@" + hex.EncodeToString(sum[:]),
+			Check:   Name,
+		})
+		res.Signals = append(res.Signals, policy.Signal{Kind: policy.SignalBreakingSchema, Check: Name, Path: bc.Path, Reason: f.Message, High: true})
 	}
 	if len(c.envs) == 0 {
 		d.LiveSkipped = "no warehouse connection was given, so contracts were not compared with live tables"
@@ -395,7 +424,7 @@ func breaking(base, head *odcs.Contract) []Finding {
 	for _, bo := range base.Schema {
 		ho, ok := objs[strings.ToLower(bo.Name)]
 		if !ok {
-			f(1, "dataset %s was removed from the contract", bo.Name)
+			f(head.SchemaLine, "dataset %s was removed from the contract's schema (it was at line %d)", bo.Name, bo.Line)
 			continue
 		}
 		props := map[string]odcs.Property{}
@@ -432,6 +461,21 @@ func breaking(base, head *odcs.Contract) []Finding {
 		}
 	}
 	return out
+}
+
+// removed is the finding for a contract deleted on head. The file is gone,
+// so it sits at the top of the deleted file and names what consumers lose.
+func removed(c *odcs.Contract) Finding {
+	var datasets []string
+	for _, o := range c.Schema {
+		datasets = append(datasets, o.Name)
+	}
+	who := "its consumers"
+	if teams := c.ConsumerTeams(); len(teams) > 0 {
+		who = strings.Join(teams, ", ")
+	}
+	return Finding{Rule: RuleBreaking, Path: c.Path, Line: 1, Contract: c.ID, Breaking: true,
+		Message: fmt.Sprintf("contract %s was deleted: %s lose the guarantees on %s", contractName(c), who, strings.Join(datasets, ", "))}
 }
 
 // live compares one schema object with its table in an environment.

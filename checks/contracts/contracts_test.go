@@ -2,6 +2,7 @@ package contracts
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -190,5 +191,107 @@ func TestBreakingContractChanges(t *testing.T) {
 				t.Errorf("signals = %+v", res.Signals)
 			}
 		})
+	}
+}
+
+// without returns a copy of tree minus the given files.
+func without(tree checks.MapTree, paths ...string) checks.MapTree {
+	out := checks.MapTree{}
+	for k, v := range tree {
+		out[k] = v
+	}
+	for _, p := range paths {
+		delete(out, p)
+	}
+	return out
+}
+
+// TestContractRemoved: deleting a contract breaks every consumer, so it
+// needs the producer's and every consumer's approval like any other breaking
+// contract change; moving it, or leaving it invalid, is not a removal.
+func TestContractRemoved(t *testing.T) {
+	tr := sampleTree(t)
+	noConfig := without(tr, ".conveyor.yml")
+	tests := []struct {
+		name       string
+		base, head checks.MapTree
+		removed    bool
+		rule       string // the failing rule when not a removal, "" for none
+	}{
+		{"deleted", tr, without(tr, contractPath), true, ""},
+		{"deleted, components detected from the tree", noConfig, without(noConfig, contractPath), true, ""},
+		{"kept", tr, tr, false, ""},
+		{"moved to another path", tr, with(without(tr, contractPath), "contracts/commerce/orders.yaml", string(tr[contractPath])), false, ""},
+		{"invalid on head", tr, with(tr, contractPath, strings.Replace(string(tr[contractPath]), "apiVersion: v3.1.0", "apiVersion: v9", 1)), false, RuleInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !New().Applies(checks.NewInput(tc.base, tc.head)) {
+				t.Fatal("the check does not apply, so the change would not be checked")
+			}
+			res, d := run(t, tc.base, tc.head)
+			var br []Finding
+			for _, f := range d.Findings {
+				if f.Rule == RuleBreaking {
+					br = append(br, f)
+				}
+			}
+			if !tc.removed {
+				if len(br) > 0 || len(res.Approvals) > 0 {
+					t.Fatalf("breaking = %+v, approvals = %+v", br, res.Approvals)
+				}
+				want := checks.Success
+				if tc.rule != "" {
+					want = checks.Failure
+				}
+				if res.Conclusion != want {
+					t.Errorf("conclusion = %s, want %s: %+v", res.Conclusion, want, res.Annotations)
+				}
+				return
+			}
+			if len(br) != 1 || br[0].Path != contractPath || br[0].Line != 1 || !br[0].Breaking ||
+				br[0].Message != "contract orders was deleted: analytics, finance-analytics lose the guarantees on fct_orders, fct_daily_revenue" {
+				t.Fatalf("breaking = %+v", br)
+			}
+			if res.Conclusion != checks.ActionRequired {
+				t.Errorf("conclusion = %s, want action_required", res.Conclusion)
+			}
+			if len(res.Approvals) != 1 {
+				t.Fatalf("approvals = %+v", res.Approvals)
+			}
+			a := res.Approvals[0]
+			if a.Name != "removal of contract orders" || !reflect.DeepEqual(a.Teams, []string{"data-eng", "analytics", "finance-analytics"}) ||
+				!strings.HasPrefix(a.Subject, "orders removed@") || len(a.Subject) != len("orders removed@")+64 || a.Check != Name {
+				t.Errorf("approval = %+v", a)
+			}
+			if len(res.Signals) != 1 || res.Signals[0].Kind != policy.SignalBreakingSchema || !res.Signals[0].High || res.Signals[0].Path != contractPath {
+				t.Errorf("signals = %+v", res.Signals)
+			}
+		})
+	}
+}
+
+// TestDatasetRemovedIsLocated: a dataset dropped from a contract that stays
+// is reported on the head's schema line, and names where it was.
+func TestDatasetRemovedIsLocated(t *testing.T) {
+	tr := sampleTree(t)
+	s := string(tr[contractPath])
+	start, end := strings.Index(s, "  - name: fct_daily_revenue\n"), strings.Index(s, "slaProperties:\n")
+	if start < 0 || end < start {
+		t.Fatalf("the sample contract changed shape")
+	}
+	head := with(tr, contractPath, "# a comment moves the schema\n"+s[:start]+s[end:])
+	baseLine := strings.Count(s[:start], "\n") + 1
+	schemaLine := strings.Count("# a comment moves the schema\n"+s[:strings.Index(s, "schema:\n")], "\n") + 1
+	_, d := run(t, tr, head)
+	var br []Finding
+	for _, f := range d.Findings {
+		if f.Rule == RuleBreaking {
+			br = append(br, f)
+		}
+	}
+	want := fmt.Sprintf("dataset fct_daily_revenue was removed from the contract's schema (it was at line %d)", baseLine)
+	if len(br) != 1 || br[0].Line != schemaLine || br[0].Path != contractPath || br[0].Message != want {
+		t.Fatalf("breaking = %+v, want %q at line %d", br, want, schemaLine)
 	}
 }

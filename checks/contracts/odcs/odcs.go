@@ -37,6 +37,9 @@ type Contract struct {
 	Consumers []Consumer `json:"consumers"`
 	Schema    []Object   `json:"schema"`
 	SLA       []SLA      `json:"sla"`
+	// SchemaLine is the line of the schema key, where a dataset removed
+	// from the contract used to be listed.
+	SchemaLine int `json:"schema_line,omitempty"`
 }
 
 // Consumer is a team that reads the data and must agree to breaking changes.
@@ -232,6 +235,11 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 		}
 	}
 	schema := yamlnode.Get(root, "schema")
+	for k := 0; k+1 < len(root.Content); k += 2 {
+		if root.Content[k].Value == "schema" {
+			c.SchemaLine = root.Content[k].Line
+		}
+	}
 	if schema == nil {
 		bad(root, "schema is required: the datasets this contract describes")
 	}
