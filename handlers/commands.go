@@ -29,6 +29,9 @@ type commandRun struct {
 	membership map[string][]string
 	// commentID is the comment the commands came from; 0 for a button press.
 	commentID int64
+	// recordKey is where each command's once-only record is kept: the
+	// comment's ID, or buttonRecordKey of a button press's delivery.
+	recordKey int64
 	delivery  string
 }
 
@@ -100,9 +103,9 @@ func (r *commandRun) one(ctx context.Context, it item) (string, error) {
 		name, raw = it.perr.Command, "/"+it.perr.Command
 	}
 	repo := r.pr.Owner + "/" + r.pr.Repo
-	rec := store.CommandRecord{Repo: repo, CommentID: r.commentID, Line: it.line, Name: name, Delivery: r.delivery, State: store.CommandRunning}
-	if r.commentID != 0 {
-		prev, err := r.deps.Policy.Command(ctx, repo, r.commentID, it.line)
+	rec := store.CommandRecord{Repo: repo, CommentID: r.recordKey, Line: it.line, Name: name, Delivery: r.delivery, State: store.CommandRunning}
+	if r.recordKey != 0 {
+		prev, err := r.deps.Policy.Command(ctx, repo, r.recordKey, it.line)
 		switch {
 		case err == nil && prev.State != store.CommandRunning:
 			return prev.State, nil // answered by an earlier attempt of this delivery
@@ -119,7 +122,7 @@ func (r *commandRun) one(ctx context.Context, it item) (string, error) {
 		return "", err
 	}
 	rec.ReplyID = id
-	if r.commentID != 0 {
+	if r.recordKey != 0 {
 		if err := r.deps.Policy.PutCommand(ctx, rec); err != nil {
 			return "", err
 		}
@@ -143,7 +146,7 @@ func (r *commandRun) finish(ctx context.Context, it item, rec store.CommandRecor
 		errs = append(errs, r.w.UpdateComment(wctx, rec.ReplyID, r.header(raw, status)+"\n\n"+out.body))
 	}
 	rec.State = out.state
-	if r.commentID != 0 {
+	if r.recordKey != 0 {
 		errs = append(errs, r.deps.Policy.PutCommand(wctx, rec))
 	}
 	ev := policy.Event{Repo: rec.Repo, PR: r.pr.Number, Actor: r.actor.Login, Action: rec.Name, Delivery: r.delivery,
@@ -341,6 +344,11 @@ func (r *commandRun) promote(ctx context.Context, req OpRequest) outcome {
 	req.Gates, req.Risk = &gd, risk
 	result, err := r.deps.Operations.Promote(ctx, req)
 	out := opOutcome(result, err, "every gate passed")
+	if out.state == store.CommandDone {
+		if err := r.offerRollback(ctx, r.w, r.pr, r.cfg, env); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Str("env", env).Msg("could not offer the Roll back button")
+		}
+	}
 	out.body = body + "\n\n" + out.body
 	out.breakGlass = gd.BreakGlass
 	if gd.BreakGlass {

@@ -3,11 +3,14 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"github.com/google/go-github/v74/github"
 	"github.com/rs/zerolog"
 
+	"github.com/parcelflow/conveyor/checks"
+	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/policy"
 	"github.com/parcelflow/conveyor/timeline"
 )
@@ -17,20 +20,78 @@ const commandAction = "cmd:"
 
 // commandButtons offers the common commands as buttons on an approved PR's
 // conveyor/policy run: promote to the first two environments of the chain
-// (prod stays a deliberate `/promote prod`), and status. A press runs the
-// command exactly as a comment would, authorized for whoever pressed it.
-func (b *Base) commandButtons(envs []string) []timeline.Action {
+// (prod stays a deliberate `/promote prod`), and status. Once the PR's
+// release runs in deployed (after a promote), the run offers "Roll back
+// <deployed>" first and promotes only further along the chain. A press runs
+// the command exactly as a comment would, authorized for whoever pressed it.
+// GitHub shows at most three buttons, which this never exceeds.
+func (b *Base) commandButtons(envs []string, deployed string) []timeline.Action {
 	if b.deps.Operations == nil {
 		return nil
 	}
 	var out []timeline.Action
+	if deployed != "" {
+		label := "Roll back " + deployed
+		if len(label) > 20 {
+			label = "Roll back"
+		}
+		if a := (timeline.Action{Label: label, Description: "Run /rollback " + deployed, Identifier: commandAction + "rollback " + deployed}); a.Validate() == nil {
+			out = append(out, a)
+		}
+	}
+	past := deployed == ""
 	for _, env := range envs[:min(2, len(envs))] {
+		if !past {
+			past = env == deployed
+			continue
+		}
 		a := timeline.Action{Label: "Promote to " + env, Description: "Run /promote " + env, Identifier: commandAction + "promote " + env}
 		if a.Validate() == nil {
 			out = append(out, a)
 		}
 	}
 	return append(out, timeline.Action{Label: "Status", Description: "Run /status", Identifier: commandAction + "status"})
+}
+
+// offerRollback puts "Roll back <env>" on the PR's approved conveyor/policy
+// run once the PR's release runs in env, keeping the decision the run shows.
+// The run is not decided again: after a merge the PR's change is already on
+// the base branch, and deciding it afresh would find nothing to approve.
+func (b *Base) offerRollback(ctx context.Context, w *timeline.Writer, pr PullRequestRef, cfg *config.RepoConfig, env string) error {
+	if cfg == nil {
+		return nil
+	}
+	mu := b.policyLock(pr.Owner + "/" + pr.Repo + "@" + pr.HeadSHA)
+	mu.Lock()
+	defer mu.Unlock()
+	id, status, err := b.findPolicyRun(ctx, w, policyTarget{Owner: pr.Owner, Repo: pr.Repo, SHA: pr.HeadSHA})
+	if err != nil || id == 0 || status != timeline.StatusCompleted {
+		return err
+	}
+	var run *github.CheckRun
+	err = b.deps.Retry.Do(ctx, fmt.Sprintf("reading check run %d", id), func(ctx context.Context) (resp *github.Response, err error) {
+		run, resp, err = w.Client().Checks.GetCheckRun(ctx, pr.Owner, pr.Repo, id)
+		return resp, err
+	})
+	if err != nil {
+		return err
+	}
+	if run.GetConclusion() != string(checks.Success) {
+		return nil // buttons are only ever offered on an approved PR
+	}
+	out := run.GetOutput()
+	res := checks.Result{Name: policy.PolicyCheckName, Conclusion: checks.Success, Title: out.GetTitle(), Summary: out.GetSummary(), Text: out.GetText()}
+	return w.CompleteCheckRun(ctx, id, res, b.commandButtons(cfg.EnvironmentNames(), env)...)
+}
+
+// buttonRecordKey is where a button press is recorded among the commands
+// run from comments. A press has no comment, so its delivery stands in: a
+// redelivered press finds the record and does not run again. Keys are
+// negative so they never meet a comment's ID.
+func buttonRecordKey(deliveryID string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(deliveryID))
+	return -int64(h.Sum64()>>1) - 1
 }
 
 // commandPress runs the command behind a button on the conveyor/policy run.
@@ -89,6 +150,7 @@ func (h *CheckRun) commandPress(ctx context.Context, logger zerolog.Logger, ev *
 		return true, err
 	}
 	cmds[0].Raw += " (button)"
-	run := &commandRun{Base: h.Base, w: w, pr: ref, cfg: cfg, cfgProblem: problem, actor: actor, membership: relied, delivery: deliveryID}
+	run := &commandRun{Base: h.Base, w: w, pr: ref, cfg: cfg, cfgProblem: problem, actor: actor, membership: relied, delivery: deliveryID,
+		recordKey: buttonRecordKey(deliveryID)}
 	return true, run.all(ctx, cmds, nil)
 }

@@ -88,7 +88,7 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 		return err
 	}
 	run := &commandRun{Base: h.Base, w: w, pr: ref, cfg: cfg, cfgProblem: cfgProblem, actor: actor, membership: relied,
-		commentID: comment.GetID(), delivery: deliveryID}
+		commentID: comment.GetID(), recordKey: comment.GetID(), delivery: deliveryID}
 	return run.all(ctx, cmds, perrs)
 }
 

@@ -168,7 +168,7 @@ func (b *Base) evaluatePolicy(ctx context.Context, w *timeline.Writer, pt policy
 	res := policyResult(d, org, cause)
 	var actions []timeline.Action
 	if d.State == policy.StateSuccess && cause == nil {
-		actions = b.commandButtons(envs)
+		actions = b.commandButtons(envs, "")
 	}
 	if runID == 0 {
 		var err error

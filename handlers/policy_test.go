@@ -64,8 +64,9 @@ type fakeOps struct {
 	db  *store.DB
 	now time.Time
 
-	mu       sync.Mutex
-	promoted []string
+	mu        sync.Mutex
+	promoted  []string
+	rollbacks []string
 }
 
 func (o *fakeOps) PromotionState(ctx context.Context, pr handlers.PullRequestRef, env string) (handlers.PromotionState, error) {
@@ -102,7 +103,18 @@ func (o *fakeOps) Lock(ctx context.Context, req handlers.OpRequest) (string, err
 }
 
 func (o *fakeOps) Unlock(context.Context, handlers.OpRequest) (string, error) { return "unlocked", nil }
-func (o *fakeOps) Rollback(context.Context, handlers.OpRequest) (string, error) {
+
+// Rollback undoes a promotion this fake carried out; anything else has
+// nothing to roll back to.
+func (o *fakeOps) Rollback(_ context.Context, req handlers.OpRequest) (string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, p := range o.promoted {
+		if strings.HasSuffix(p, "→"+req.Command.Env) {
+			o.rollbacks = append(o.rollbacks, req.Actor.Login+"→"+req.Command.Env)
+			return "Rolled " + req.Command.Env + " back.", nil
+		}
+	}
 	return "", handlers.Refuse("rollback", "nothing to roll back to")
 }
 func (o *fakeOps) Backfill(context.Context, handlers.OpRequest) (string, error) {
@@ -450,6 +462,105 @@ func TestPlanApprovalDoesNotCarryOverToARegeneratedPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// passing is a check that is always green, standing in for the checks the
+// sample config requires before any deploy.
+type passing string
+
+func (p passing) Name() string             { return string(p) }
+func (passing) Applies(*checks.Input) bool { return true }
+func (passing) Run(context.Context, *checks.Input) (checks.Result, error) {
+	return checks.Result{Conclusion: checks.Success, Title: "fine", Summary: "fine"}, nil
+}
+
+func buttonLabels(run githubemu.CheckRun) []string {
+	var out []string
+	for _, a := range run.Actions {
+		out = append(out, a.Label)
+	}
+	return out
+}
+
+func TestRollBackButton(t *testing.T) {
+	h := newPolicyHarness(t, true, func(d *handlers.Deps) {
+		d.Registry = checks.NewRegistry(configcheck.Check{}, passing("conveyor/airflow"), passing("conveyor/dbt"),
+			passing("conveyor/contracts"), passing("conveyor/terraform"), signals{})
+	})
+	pr := h.openPR(t, "hourly", de1, map[string]string{"dags/orders.py": "from airflow import DAG\n# hourly\n"}, false)
+	pr.Review(de2, "APPROVED", "")
+	h.deliver(t, "pull_request_review")
+	run := h.policyRun(t, pr.HeadSHA())
+	if want := []string{"Promote to dev", "Promote to staging", "Status"}; !slices.Equal(buttonLabels(run), want) {
+		t.Fatalf("approved PR offers %v, want %v", buttonLabels(run), want)
+	}
+	press := func(t *testing.T, label, user string) []string {
+		t.Helper()
+		run := h.policyRun(t, pr.HeadSHA())
+		for _, a := range run.Actions {
+			if a.Label == label {
+				before := lastID(pr)
+				h.repo.RequestAction(run.ID, a.Identifier, user)
+				h.deliver(t, "check_run")
+				return h.replies(pr, before)
+			}
+		}
+		t.Fatalf("no %q button; the run offers %v", label, buttonLabels(run))
+		return nil
+	}
+
+	t.Run("promoting puts Roll back on the run and keeps its decision", func(t *testing.T) {
+		got := press(t, "Promote to dev", de2)
+		if len(got) != 1 || !strings.Contains(got[0], "Deployed to dev.") {
+			t.Fatalf("promote answered %q", got)
+		}
+		run := h.policyRun(t, pr.HeadSHA())
+		if want := []string{"Roll back dev", "Promote to staging", "Status"}; !slices.Equal(buttonLabels(run), want) {
+			t.Errorf("after the promote the run offers %v, want %v", buttonLabels(run), want)
+		}
+		if run.Conclusion != "success" || !strings.Contains(run.Output.Summary, "| ✅ | pipelines | 1 | @eve |") {
+			t.Errorf("the run's decision changed: %s\n%s", run.Conclusion, run.Output.Summary)
+		}
+	})
+	t.Run("Roll back is authorized like /rollback", func(t *testing.T) {
+		got := press(t, "Roll back dev", de2)
+		if len(got) != 1 || !strings.Contains(got[0], "/rollback dev (button)") || !strings.Contains(got[0], "only @parcelflow/oncall may run /rollback in dev") {
+			t.Fatalf("a data engineer's press answered %q", got)
+		}
+		if len(h.ops.rollbacks) != 0 {
+			t.Fatalf("rolled back %v for someone not on call", h.ops.rollbacks)
+		}
+	})
+	t.Run("on call rolls back", func(t *testing.T) {
+		got := press(t, "Roll back dev", devops1)
+		if len(got) != 1 || !strings.Contains(got[0], "Rolled dev back.") {
+			t.Fatalf("on call's press answered %q", got)
+		}
+		if want := []string{devops1 + "→dev"}; !slices.Equal(h.ops.rollbacks, want) {
+			t.Fatalf("rollbacks %v, want %v", h.ops.rollbacks, want)
+		}
+	})
+	t.Run("a redelivered press does not run again", func(t *testing.T) {
+		before := lastID(pr)
+		d, _ := h.emu.LastDelivery("check_run")
+		for range 2 {
+			if err := h.handlers["check_run"].Handle(context.Background(), "check_run", d.ID, d.Payload); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := h.replies(pr, before); len(got) != 0 {
+			t.Errorf("the redelivery answered again: %q", got)
+		}
+		if len(h.ops.rollbacks) != 1 {
+			t.Errorf("rollbacks %v after a redelivery, want one", h.ops.rollbacks)
+		}
+	})
+	t.Run("a new press with the same button runs", func(t *testing.T) {
+		press(t, "Roll back dev", devops1)
+		if len(h.ops.rollbacks) != 2 {
+			t.Errorf("rollbacks %v, want a second one for a second press", h.ops.rollbacks)
+		}
+	})
 }
 
 // contractYAML is an ODCS contract produced by owner and read by consumers.
