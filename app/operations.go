@@ -79,7 +79,7 @@ func (d *Deploys) engineWithHold(cfg *config.RepoConfig, inst int64, owner, repo
 	}
 	w := timeline.New(gh, owner, repo, d.redactor)
 	return deploy.New(deploy.Options{
-		DB: d.db, Config: cfg, Artifacts: d.opts.Artifacts, Targets: d.opts.Targets,
+		DB: d.db, Repo: owner + "/" + repo, Config: cfg, Artifacts: d.opts.Artifacts, Targets: d.opts.Targets,
 		Reporter: &deploy.TimelineReporter{W: w, Config: cfg}, WorkDir: d.opts.WorkDir,
 		Lease: d.opts.Lease, LogURL: d.opts.LogURL, Holder: d.holder, Log: d.log, Hold: hold,
 	})
@@ -118,7 +118,7 @@ func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string, 
 		if p := step.Previous; p != nil {
 			g.Previous = &policy.EnvState{Env: p.Env, ReleaseID: p.ReleaseID, SHA: p.Details.SHA, SmokeGreen: smokeGreen(p), GreenSince: p.FinishedAt}
 		}
-		lock, err := d.personLock(ctx, step.Env)
+		lock, err := d.personLock(ctx, m.Owner+"/"+m.Repo, step.Env)
 		if err != nil {
 			return "", err
 		}
@@ -222,7 +222,7 @@ func (d *Deploys) releaseOf(ctx context.Context, e *deploy.Engine, cfg *config.R
 // registeredRelease is the release the push of pr's merge commit
 // registered, or nil when there is none yet.
 func (d *Deploys) registeredRelease(ctx context.Context, e *deploy.Engine, cfg *config.RepoConfig, pr handlers.PullRequestRef) (*release.Release, error) {
-	proms, err := d.db.Promotions(ctx, deploy.PromotionWaiting)
+	proms, err := d.db.Promotions(ctx, pr.Owner+"/"+pr.Repo, deploy.PromotionWaiting)
 	if err != nil {
 		return nil, err
 	}
@@ -297,13 +297,13 @@ func (d *Deploys) PromotionState(ctx context.Context, pr handlers.PullRequestRef
 			}
 		}
 	}
-	st.Lock, err = d.personLock(ctx, env)
+	st.Lock, err = d.personLock(ctx, pr.Owner+"/"+pr.Repo, env)
 	return st, err
 }
 
-// personLock is a person's /lock held on env now; nil when none.
-func (d *Deploys) personLock(ctx context.Context, env string) (*policy.Lock, error) {
-	l, err := d.db.CurrentLock(ctx, env)
+// personLock is a person's /lock held on repo's env now; nil when none.
+func (d *Deploys) personLock(ctx context.Context, repo, env string) (*policy.Lock, error) {
+	l, err := d.db.RepoLock(ctx, repo, env)
 	if err != nil {
 		return nil, err
 	}

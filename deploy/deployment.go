@@ -57,7 +57,10 @@ const (
 
 // Deployment is one release applied to one environment.
 type Deployment struct {
-	ID         string    `json:"id"`
+	ID string `json:"id"`
+	// Repo is the repository ("owner/name"); empty for deployments recorded
+	// before they were scoped by repository.
+	Repo       string    `json:"repo,omitempty"`
 	ReleaseID  string    `json:"release_id"`
 	Env        string    `json:"env"`
 	Kind       string    `json:"kind"`
@@ -166,7 +169,7 @@ func (d *Deployment) record() (store.Deployment, error) {
 		return store.Deployment{}, fmt.Errorf("deploy: encoding details of %s: %w", d.ID, err)
 	}
 	return store.Deployment{
-		ID: d.ID, ReleaseID: d.ReleaseID, Env: d.Env, Kind: d.Kind, State: d.State, Step: d.Step,
+		ID: d.ID, Repo: d.Repo, ReleaseID: d.ReleaseID, Env: d.Env, Kind: d.Kind, State: d.State, Step: d.Step,
 		Actor: d.Actor, Reason: d.Reason, BreakGlass: d.BreakGlass, GitHubID: d.GitHubID, Token: d.token,
 		Details: b, Error: d.Error, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, FinishedAt: d.FinishedAt,
 	}, nil
@@ -174,7 +177,7 @@ func (d *Deployment) record() (store.Deployment, error) {
 
 func fromRecord(r store.Deployment) (*Deployment, error) {
 	d := &Deployment{
-		ID: r.ID, ReleaseID: r.ReleaseID, Env: r.Env, Kind: r.Kind, State: r.State, Step: r.Step,
+		ID: r.ID, Repo: r.Repo, ReleaseID: r.ReleaseID, Env: r.Env, Kind: r.Kind, State: r.State, Step: r.Step,
 		Actor: r.Actor, Reason: r.Reason, BreakGlass: r.BreakGlass, GitHubID: r.GitHubID, token: r.Token,
 		Error: r.Error, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt,
 	}

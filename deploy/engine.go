@@ -43,7 +43,11 @@ type Request struct {
 
 // Options configure an Engine.
 type Options struct {
-	DB        *store.DB
+	DB *store.DB
+	// Repo is the repository ("owner/name") the engine deploys: locks,
+	// history and promotions are kept per repository, so two repositories
+	// that both name an environment prod never share its lock.
+	Repo      string
 	Config    *config.RepoConfig
 	Artifacts artifacts.Store
 	Targets   Opener
@@ -138,7 +142,7 @@ func (e *Engine) Release(ctx context.Context, id string) (*release.Release, erro
 
 // Current returns the release env runs (its last successful deployment), or nil.
 func (e *Engine) Current(ctx context.Context, env string) (*Deployment, error) {
-	ds, err := e.opts.DB.Deployments(ctx, env, 0)
+	ds, err := e.opts.DB.Deployments(ctx, e.opts.Repo, env, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +173,7 @@ func (e *Engine) start(ctx context.Context, req Request, kind, rolledBack string
 	}
 	now := e.now()
 	d := &Deployment{
-		ID: fmt.Sprintf("%s-%s-%s", env.Name, now.Format("20060102t150405"), randomID(3)), ReleaseID: rel.ID, Env: env.Name, Kind: kind,
+		ID: fmt.Sprintf("%s-%s-%s", env.Name, now.Format("20060102t150405"), randomID(3)), Repo: e.opts.Repo, ReleaseID: rel.ID, Env: env.Name, Kind: kind,
 		State: StateQueued, Actor: req.Actor, Reason: req.Reason, BreakGlass: req.BreakGlass, CreatedAt: now, UpdatedAt: now,
 		Details: Details{SHA: rel.SHA, PR: rel.PR, Holder: e.opts.Holder, RolledBackRelease: rolledBack},
 	}
@@ -219,7 +223,7 @@ func (e *Engine) start(ctx context.Context, req Request, kind, rolledBack string
 
 // lock takes env's lock, first resuming a deployment left in flight there.
 func (e *Engine) lock(ctx context.Context, env string, breakGlass bool) (store.Fence, error) {
-	ds, err := e.opts.DB.DeploymentsInState(ctx, inFlightStates[1:]...)
+	ds, err := e.opts.DB.DeploymentsInState(ctx, e.opts.Repo, inFlightStates[1:]...)
 	if err != nil {
 		return store.Fence{}, err
 	}
@@ -228,11 +232,11 @@ func (e *Engine) lock(ctx context.Context, env string, breakGlass bool) (store.F
 			return store.Fence{}, fmt.Errorf("deploy: %w: %s (%s); it resumes when its lease lapses", ErrInFlight, r.ID, r.State)
 		}
 	}
-	l, err := e.opts.DB.AcquireLock(ctx, env, e.opts.Holder, "", "", e.opts.Lease, e.now(), breakGlass)
+	l, err := e.opts.DB.AcquireRepoLock(ctx, e.opts.Repo, env, e.opts.Holder, "", "", e.opts.Lease, e.now(), breakGlass)
 	if err != nil {
 		return store.Fence{}, err
 	}
-	return store.Fence{Env: env, Holder: l.Holder, Token: l.Token}, nil
+	return store.Fence{Repo: e.opts.Repo, Env: env, Holder: l.Holder, Token: l.Token}, nil
 }
 
 // Lock holds env for a person (/lock) until Unlock or ttl.
@@ -240,12 +244,12 @@ func (e *Engine) Lock(ctx context.Context, env, person, reason string, ttl time.
 	if _, ok := e.opts.Config.Environment(env); !ok {
 		return store.Lock{}, fmt.Errorf("deploy: unknown environment %q", env)
 	}
-	return e.opts.DB.AcquireLock(ctx, env, "person:"+person, person, reason, ttl, e.now(), false)
+	return e.opts.DB.AcquireRepoLock(ctx, e.opts.Repo, env, "person:"+person, person, reason, ttl, e.now(), false)
 }
 
 // Unlock frees a person's lock on env.
 func (e *Engine) Unlock(ctx context.Context, env string) error {
-	l, err := e.opts.DB.CurrentLock(ctx, env)
+	l, err := e.opts.DB.RepoLock(ctx, e.opts.Repo, env)
 	if err != nil {
 		return err
 	}
@@ -255,7 +259,7 @@ func (e *Engine) Unlock(ctx context.Context, env string) error {
 		}
 		return nil
 	}
-	return e.opts.DB.ReleaseLock(ctx, store.Fence{Env: env, Holder: l.Holder, Token: l.Token})
+	return e.opts.DB.ReleaseLock(ctx, store.Fence{Repo: e.opts.Repo, Env: env, Holder: l.Holder, Token: l.Token})
 }
 
 // save writes d under fence; a lost lock surfaces as store.ErrFenced.
@@ -324,7 +328,7 @@ func (e *Engine) report(ctx context.Context, d *Deployment, state, desc string) 
 // state: forward from its last completed step, or back to its restore point
 // when going forward fails. It returns the deployments it finished.
 func (e *Engine) Resume(ctx context.Context) ([]*Deployment, error) {
-	recs, err := e.opts.DB.DeploymentsInState(ctx, inFlightStates...)
+	recs, err := e.opts.DB.DeploymentsInState(ctx, e.opts.Repo, inFlightStates...)
 	if err != nil {
 		return nil, err
 	}
@@ -345,12 +349,12 @@ func (e *Engine) Resume(ctx context.Context) ([]*Deployment, error) {
 			out = append(out, d)
 			continue
 		}
-		l, err := e.opts.DB.AcquireLock(ctx, d.Env, e.opts.Holder, "", "", e.opts.Lease, e.now(), true)
+		l, err := e.opts.DB.AcquireRepoLock(ctx, e.opts.Repo, d.Env, e.opts.Holder, "", "", e.opts.Lease, e.now(), true)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("deploy: resuming %s: %w", d.ID, err))
 			continue
 		}
-		f := store.Fence{Env: d.Env, Holder: l.Holder, Token: l.Token}
+		f := store.Fence{Repo: e.opts.Repo, Env: d.Env, Holder: l.Holder, Token: l.Token}
 		d.Details.Holder = e.opts.Holder
 		d.logf(e.now(), "", "resumed by %s in state %s after step %d of %d", e.opts.Holder, d.State, d.Step, len(d.Details.Plan))
 		if err := e.save(ctx, f, d); err != nil {
@@ -402,11 +406,11 @@ func (e *Engine) Get(ctx context.Context, id string) (*Deployment, error) {
 
 // History returns env's deployments, newest first (limit 0: all).
 func (e *Engine) History(ctx context.Context, env string, limit int) ([]*Deployment, error) {
-	return history(ctx, e.opts.DB, env, limit)
+	return history(ctx, e.opts.DB, e.opts.Repo, env, limit)
 }
 
-func history(ctx context.Context, db *store.DB, env string, limit int) ([]*Deployment, error) {
-	recs, err := db.Deployments(ctx, env, limit)
+func history(ctx context.Context, db *store.DB, repo, env string, limit int) ([]*Deployment, error) {
+	recs, err := db.Deployments(ctx, repo, env, limit)
 	if err != nil {
 		return nil, err
 	}

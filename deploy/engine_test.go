@@ -417,7 +417,7 @@ func TestRacingDeploymentsAndFencing(t *testing.T) {
 		<-paused
 		// Someone takes the lock (as a person's break-glass /lock would):
 		// the token moves on.
-		l, err := h.db.AcquireLock(ctx, "staging", "person:oncall", "oncall", "incident", time.Hour, time.Now().Add(time.Hour), true)
+		l, err := h.db.AcquireRepoLock(ctx, "parcelflow/data-platform", "staging", "person:oncall", "oncall", "incident", time.Hour, time.Now().Add(time.Hour), true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,4 +431,51 @@ func TestRacingDeploymentsAndFencing(t *testing.T) {
 			t.Fatalf("the stale holder wrote after losing the lock: token %d step %d", rec.Token, rec.Step)
 		}
 	})
+}
+
+// TestRepositoriesDoNotShareEnvironments: two repositories that both name
+// an environment prod deploy it under separate locks and keep separate
+// histories, promotions and status.
+func TestRepositoriesDoNotShareEnvironments(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 4)
+	a := h.repoEngine("parcelflow/data-platform", "engine-a", time.Minute)
+	b := h.repoEngine("parcelflow/events", "engine-b", time.Minute)
+	v1 := h.build(a, version{gen: 1}, "high", 1)
+	if _, err := a.Lock(ctx, "prod", "dave", "scheduler upgrade", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "prod", Actor: "alice"}); err == nil {
+		t.Fatal("dave's /lock on parcelflow/data-platform prod must stop its deployments")
+	}
+	d, err := b.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "prod", Actor: "erin"})
+	if err != nil || d.State != StateSucceeded {
+		t.Fatalf("parcelflow/events prod is not locked by a lock on another repository: %v", err)
+	}
+	if cur, _ := a.Current(ctx, "prod"); cur != nil {
+		t.Fatalf("parcelflow/data-platform's prod runs %s, deployed to another repository's prod", cur.ReleaseID)
+	}
+	if _, err := a.Rollback(ctx, Request{Env: "prod", Actor: "bob"}); err == nil || !strings.Contains(err.Error(), "nothing has been deployed to prod") {
+		t.Fatalf("rollback must see only its repository's history, got %v", err)
+	}
+	if res, err := b.Flow(ctx, v1.ID, "erin"); err != nil || res.StoppedAt != "prod" {
+		t.Fatalf("flow = %+v, %v", res, err)
+	}
+	sa, err := a.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa[2].Lock == nil || sa[2].Lock.Person != "dave" || len(sa[2].Pending) != 0 || sa[2].Current != nil {
+		t.Fatalf("parcelflow/data-platform prod status = %+v", sa[2])
+	}
+	sb, err := b.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb[2].Lock != nil || sb[2].Current == nil || sb[2].Current.Actor != "erin" {
+		t.Fatalf("parcelflow/events prod status = %+v", sb[2])
+	}
+	if _, err := ReadStatus(ctx, h.db, h.cfg, time.Now()); err == nil || !strings.Contains(err.Error(), "2 repositories") {
+		t.Fatalf("status without a repository over a store of two must ask for one, got %v", err)
+	}
 }

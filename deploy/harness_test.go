@@ -153,8 +153,14 @@ func newHarness(t testing.TB, dags int) *harness {
 
 func (h *harness) engine(holder string, lease time.Duration) *Engine {
 	h.t.Helper()
+	return h.repoEngine("parcelflow/data-platform", holder, lease)
+}
+
+// repoEngine is an engine deploying repo's environments.
+func (h *harness) repoEngine(repo, holder string, lease time.Duration) *Engine {
+	h.t.Helper()
 	e, err := New(Options{
-		DB: h.db, Config: h.cfg, Artifacts: h.arts, Targets: h.opener, Reporter: h.rep,
+		DB: h.db, Repo: repo, Config: h.cfg, Artifacts: h.arts, Targets: h.opener, Reporter: h.rep,
 		WorkDir: filepath.Join(h.dir, "work"), Lease: lease, Holder: holder,
 		LogURL: func(id string) string { return "https://conveyor.example/deployments/" + id },
 	})

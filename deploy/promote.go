@@ -67,7 +67,7 @@ func (e *Engine) Promote(ctx context.Context, req Request) (*Deployment, error) 
 	d, err := e.Deploy(ctx, req)
 	if err == nil {
 		now := e.now()
-		_ = e.opts.DB.PutPromotion(ctx, store.Promotion{ReleaseID: req.ReleaseID, Env: req.Env, State: PromotionDone, Reason: "promoted by @" + req.Actor, CreatedAt: now, UpdatedAt: now})
+		_ = e.opts.DB.PutPromotion(ctx, store.Promotion{Repo: e.opts.Repo, ReleaseID: req.ReleaseID, Env: req.Env, State: PromotionDone, Reason: "promoted by @" + req.Actor, CreatedAt: now, UpdatedAt: now})
 	}
 	return d, err
 }
@@ -99,7 +99,7 @@ func (e *Engine) Flow(ctx context.Context, releaseID, actor string) (*FlowResult
 	envs := e.opts.Config.Environments
 	wait := func(env, why string) (*FlowResult, error) {
 		now := e.now()
-		if err := e.opts.DB.PutPromotion(ctx, store.Promotion{ReleaseID: rel.ID, Env: env, State: PromotionWaiting, Reason: why, CreatedAt: now, UpdatedAt: now}); err != nil {
+		if err := e.opts.DB.PutPromotion(ctx, store.Promotion{Repo: e.opts.Repo, ReleaseID: rel.ID, Env: env, State: PromotionWaiting, Reason: why, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return res, err
 		}
 		res.StoppedAt, res.Reason = env, why

@@ -63,20 +63,40 @@ type PendingPromotion struct {
 
 // Status reports every environment of the chain, in order.
 func (e *Engine) Status(ctx context.Context) ([]EnvStatus, error) {
-	return ReadStatus(ctx, e.opts.DB, e.opts.Config, e.now())
+	return ReadRepoStatus(ctx, e.opts.DB, e.opts.Repo, e.opts.Config, e.now())
 }
 
-// ReadStatus reports every environment from the store alone (for the CLI,
-// which opens no targets).
+// ReadStatus is ReadRepoStatus for the one repository the store has
+// deployments of (for the CLI, which is given a repo's config but not its
+// name). It fails when the store holds several: then the repository must
+// be named.
 func ReadStatus(ctx context.Context, db *store.DB, cfg *config.RepoConfig, now time.Time) ([]EnvStatus, error) {
-	proms, err := db.Promotions(ctx, PromotionWaiting)
+	repos, err := db.DeployRepos(ctx)
+	if err != nil {
+		return nil, err
+	}
+	repo := ""
+	switch len(repos) {
+	case 0:
+	case 1:
+		repo = repos[0]
+	default:
+		return nil, fmt.Errorf("deploy: the store holds deployments of %d repositories (%s): name the one to show", len(repos), strings.Join(repos, ", "))
+	}
+	return ReadRepoStatus(ctx, db, repo, cfg, now)
+}
+
+// ReadRepoStatus reports every environment of repo from the store alone
+// (it opens no targets).
+func ReadRepoStatus(ctx context.Context, db *store.DB, repo string, cfg *config.RepoConfig, now time.Time) ([]EnvStatus, error) {
+	proms, err := db.Promotions(ctx, repo, PromotionWaiting)
 	if err != nil {
 		return nil, err
 	}
 	var out []EnvStatus
 	for _, env := range cfg.EnvironmentNames() {
 		st := EnvStatus{Env: env}
-		hist, err := history(ctx, db, env, 50)
+		hist, err := history(ctx, db, repo, env, 50)
 		if err != nil {
 			return nil, err
 		}
@@ -93,7 +113,7 @@ func ReadStatus(ctx context.Context, db *store.DB, cfg *config.RepoConfig, now t
 				break
 			}
 		}
-		l, err := db.CurrentLock(ctx, env)
+		l, err := db.RepoLock(ctx, repo, env)
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ var ErrFenced = errors.New("fencing token is stale: the environment lock was los
 
 // LockedError says an environment is held by someone else.
 type LockedError struct {
+	Repo   string
 	Env    string
 	Holder string
 	Person string
@@ -36,6 +37,8 @@ func (e *LockedError) Error() string {
 // Fence identifies one holding of an environment lock. Every write made under
 // the lock names it, and the store refuses it once the token has moved on.
 type Fence struct {
+	// Repo is the repository ("owner/name") whose environment Env is.
+	Repo   string
 	Env    string
 	Holder string
 	Token  int64
@@ -43,6 +46,7 @@ type Fence struct {
 
 // Lock is the state of an environment's lock. A free lock has no Holder.
 type Lock struct {
+	Repo      string
 	Env       string
 	Holder    string
 	Token     int64
@@ -55,37 +59,46 @@ type Lock struct {
 // Held reports whether the lock is held at now.
 func (l Lock) Held(now time.Time) bool { return l.Holder != "" && now.Before(l.ExpiresAt) }
 
-// AcquireLock takes env's lock for holder for ttl, with a new fencing token.
-// It fails with *LockedError while another holder's lease runs. A lock held
-// by a person (/lock) is taken over only when overridePerson is set.
-func (db *DB) AcquireLock(ctx context.Context, env, holder, person, reason string, ttl time.Duration, now time.Time, overridePerson bool) (Lock, error) {
+// AcquireRepoLock takes the lock of repo's environment env for holder for
+// ttl, with a new fencing token. It fails with *LockedError while another
+// holder's lease runs. A lock held by a person (/lock) is taken over only
+// when overridePerson is set. A holder whose own lease still runs gets the
+// lock again with a new token, so a holder name must belong to one run.
+func (db *DB) AcquireRepoLock(ctx context.Context, repo, env, holder, person, reason string, ttl time.Duration, now time.Time, overridePerson bool) (Lock, error) {
 	var out Lock
 	err := db.Tx(ctx, func(tx *Tx) error {
 		// Insert-if-absent before locking the row: two first-time acquirers
 		// on PostgreSQL would otherwise both see no row and collide on insert;
 		// ON CONFLICT makes the second wait for the first and then lock its row.
-		if _, err := tx.Exec(ctx, `INSERT INTO deploy_locks (env) VALUES (?) ON CONFLICT (env) DO NOTHING`, env); err != nil {
-			return fmt.Errorf("store: creating lock of %s: %w", env, err)
+		if _, err := tx.Exec(ctx, `INSERT INTO deploy_locks (repo, env) VALUES (?, ?) ON CONFLICT (repo, env) DO NOTHING`, repo, env); err != nil {
+			return fmt.Errorf("store: creating lock of %s: %w", scoped(repo, env), err)
 		}
-		cur, err := tx.lockRow(ctx, env, true)
+		cur, err := tx.lockRow(ctx, repo, env, true)
 		if err != nil {
 			return err
 		}
 		if cur.Held(now) && cur.Holder != holder && !(overridePerson && cur.Person != "") {
-			return &LockedError{Env: env, Holder: cur.Holder, Person: cur.Person, Reason: cur.Reason, Until: cur.ExpiresAt}
+			return &LockedError{Repo: repo, Env: env, Holder: cur.Holder, Person: cur.Person, Reason: cur.Reason, Until: cur.ExpiresAt}
 		}
-		out = Lock{Env: env, Holder: holder, Token: cur.Token + 1, ExpiresAt: now.Add(ttl), Person: person, Reason: reason}
-		_, err = tx.Exec(ctx, `UPDATE deploy_locks SET holder = ?, token = ?, expires_at = ?, person = ?, reason = ? WHERE env = ?`,
-			out.Holder, out.Token, depMS(out.ExpiresAt), out.Person, out.Reason, env)
+		out = Lock{Repo: repo, Env: env, Holder: holder, Token: cur.Token + 1, ExpiresAt: now.Add(ttl), Person: person, Reason: reason}
+		_, err = tx.Exec(ctx, `UPDATE deploy_locks SET holder = ?, token = ?, expires_at = ?, person = ?, reason = ? WHERE repo = ? AND env = ?`,
+			out.Holder, out.Token, depMS(out.ExpiresAt), out.Person, out.Reason, repo, env)
 		return err
 	})
 	return out, err
 }
 
+// AcquireLock is AcquireRepoLock for the lock of env that belongs to no
+// repository (repo ""): locks taken before they were scoped, and tools
+// that know a single repository.
+func (db *DB) AcquireLock(ctx context.Context, env, holder, person, reason string, ttl time.Duration, now time.Time, overridePerson bool) (Lock, error) {
+	return db.AcquireRepoLock(ctx, "", env, holder, person, reason, ttl, now, overridePerson)
+}
+
 // RenewLock extends the lease of f to now+ttl.
 func (db *DB) RenewLock(ctx context.Context, f Fence, ttl time.Duration, now time.Time) error {
 	return db.Fenced(ctx, f, func(tx *Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE deploy_locks SET expires_at = ? WHERE env = ?`, depMS(now.Add(ttl)), f.Env)
+		_, err := tx.Exec(ctx, `UPDATE deploy_locks SET expires_at = ? WHERE repo = ? AND env = ?`, depMS(now.Add(ttl)), f.Repo, f.Env)
 		return err
 	})
 }
@@ -93,30 +106,44 @@ func (db *DB) RenewLock(ctx context.Context, f Fence, ttl time.Duration, now tim
 // ReleaseLock frees the lock f holds. Releasing a lock already lost is ErrFenced.
 func (db *DB) ReleaseLock(ctx context.Context, f Fence) error {
 	return db.Fenced(ctx, f, func(tx *Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE deploy_locks SET holder = '', expires_at = 0, person = '', reason = '' WHERE env = ?`, f.Env)
+		_, err := tx.Exec(ctx, `UPDATE deploy_locks SET holder = '', expires_at = 0, person = '', reason = '' WHERE repo = ? AND env = ?`, f.Repo, f.Env)
 		return err
 	})
 }
 
-// CurrentLock returns env's lock (free when never taken).
-func (db *DB) CurrentLock(ctx context.Context, env string) (Lock, error) {
+// RepoLock returns the lock of repo's environment env (free when never taken).
+func (db *DB) RepoLock(ctx context.Context, repo, env string) (Lock, error) {
 	var l Lock
 	err := db.Tx(ctx, func(tx *Tx) error {
 		var err error
-		l, err = tx.lockRow(ctx, env, false)
+		l, err = tx.lockRow(ctx, repo, env, false)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
-		return Lock{Env: env}, nil
+		return Lock{Repo: repo, Env: env}, nil
 	}
 	return l, err
+}
+
+// CurrentLock is RepoLock for the lock of env that belongs to no repository
+// (see AcquireLock).
+func (db *DB) CurrentLock(ctx context.Context, env string) (Lock, error) {
+	return db.RepoLock(ctx, "", env)
+}
+
+// CheckFence reports whether f still holds its lock: nil, or ErrFenced. A
+// holder asks before each phase of a side effect it cannot take back (an
+// S3 upload, a deletion), so one that lost the lock stops at the next phase
+// rather than at its next lease renewal.
+func (db *DB) CheckFence(ctx context.Context, f Fence) error {
+	return db.Fenced(ctx, f, func(*Tx) error { return nil })
 }
 
 // Fenced runs fn in a transaction after checking that f still holds its
 // environment's lock, so a holder that lost the lock can never write.
 func (db *DB) Fenced(ctx context.Context, f Fence, fn func(tx *Tx) error) error {
 	return db.Tx(ctx, func(tx *Tx) error {
-		cur, err := tx.lockRow(ctx, f.Env, true)
+		cur, err := tx.lockRow(ctx, f.Repo, f.Env, true)
 		if errors.Is(err, ErrNotFound) {
 			return ErrFenced
 		}
@@ -130,20 +157,20 @@ func (db *DB) Fenced(ctx context.Context, f Fence, fn func(tx *Tx) error) error 
 	})
 }
 
-func (tx *Tx) lockRow(ctx context.Context, env string, forUpdate bool) (Lock, error) {
-	q := `SELECT env, holder, token, expires_at, person, reason FROM deploy_locks WHERE env = ?`
+func (tx *Tx) lockRow(ctx context.Context, repo, env string, forUpdate bool) (Lock, error) {
+	q := `SELECT repo, env, holder, token, expires_at, person, reason FROM deploy_locks WHERE repo = ? AND env = ?`
 	if forUpdate && tx.db.Dialect == Postgres {
 		// SQLite transactions here begin IMMEDIATE and already serialize writers.
 		q += ` FOR UPDATE`
 	}
 	var l Lock
 	var exp int64
-	err := tx.QueryRow(ctx, q, env).Scan(&l.Env, &l.Holder, &l.Token, &exp, &l.Person, &l.Reason)
+	err := tx.QueryRow(ctx, q, repo, env).Scan(&l.Repo, &l.Env, &l.Holder, &l.Token, &exp, &l.Person, &l.Reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Lock{}, ErrNotFound
 	}
 	if err != nil {
-		return Lock{}, fmt.Errorf("store: reading lock of %s: %w", env, err)
+		return Lock{}, fmt.Errorf("store: reading lock of %s: %w", scoped(repo, env), err)
 	}
 	l.ExpiresAt = depTime(exp)
 	return l, nil
@@ -187,9 +214,12 @@ func (db *DB) GetRelease(ctx context.Context, id string) (Release, error) {
 	return r, nil
 }
 
-// Deployment is one release applied to one environment.
+// Deployment is one release applied to one environment of one repository.
 type Deployment struct {
-	ID         string
+	ID string
+	// Repo is the repository ("owner/name"); '' for rows recorded before
+	// deployments were scoped.
+	Repo       string
 	ReleaseID  string
 	Env        string
 	Kind       string
@@ -208,12 +238,12 @@ type Deployment struct {
 	FinishedAt time.Time
 }
 
-const deploymentCols = `id, release_id, env, kind, state, step, actor, reason, break_glass, github_id, token, details, error, created_at, updated_at, finished_at`
+const deploymentCols = `id, repo, release_id, env, kind, state, step, actor, reason, break_glass, github_id, token, details, error, created_at, updated_at, finished_at`
 
 // InsertDeployment records a new deployment (not fenced: nothing is applied yet).
 func (db *DB) InsertDeployment(ctx context.Context, d Deployment) error {
-	_, err := db.Exec(ctx, `INSERT INTO deployments (`+deploymentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.ReleaseID, d.Env, d.Kind, d.State, d.Step, d.Actor, d.Reason, boolInt(d.BreakGlass), d.GitHubID, d.Token,
+	_, err := db.Exec(ctx, `INSERT INTO deployments (`+deploymentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Repo, d.ReleaseID, d.Env, d.Kind, d.State, d.Step, d.Actor, d.Reason, boolInt(d.BreakGlass), d.GitHubID, d.Token,
 		detailsOrEmpty(d.Details), d.Error, depMS(d.CreatedAt), depMS(d.UpdatedAt), depMS(d.FinishedAt))
 	if err != nil {
 		return fmt.Errorf("store: recording deployment %s: %w", d.ID, err)
@@ -259,31 +289,71 @@ func (db *DB) GetDeployment(ctx context.Context, id string) (Deployment, error) 
 	return ds[0], nil
 }
 
-// Deployments lists env's deployments, newest first, at most limit (0: all).
-func (db *DB) Deployments(ctx context.Context, env string, limit int) ([]Deployment, error) {
-	q := `WHERE env = ? ORDER BY created_at DESC, id DESC`
+// Deployments lists the deployments of repo's environment env, newest
+// first, at most limit (0: all).
+func (db *DB) Deployments(ctx context.Context, repo, env string, limit int) ([]Deployment, error) {
+	q := `WHERE repo = ? AND env = ? ORDER BY created_at DESC, id DESC`
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	return db.queryDeployments(ctx, q, env)
+	return db.queryDeployments(ctx, q, repo, env)
 }
 
-// DeploymentsInState lists deployments in any of states, oldest first.
-func (db *DB) DeploymentsInState(ctx context.Context, states ...string) ([]Deployment, error) {
+// DeploymentsInState lists repo's deployments in any of states, oldest first.
+func (db *DB) DeploymentsInState(ctx context.Context, repo string, states ...string) ([]Deployment, error) {
 	if len(states) == 0 {
 		return nil, nil
 	}
-	q := `WHERE state IN (?` + repeat(", ?", len(states)-1) + `) ORDER BY created_at, id`
-	args := make([]any, len(states))
-	for i, s := range states {
-		args[i] = s
-	}
-	return db.queryDeployments(ctx, q, args...)
+	return db.queryDeployments(ctx, `WHERE repo = ? AND state IN (?`+repeat(", ?", len(states)-1)+`) ORDER BY created_at, id`, append([]any{repo}, strArgs(states)...)...)
 }
 
-// DeploymentsOfRelease lists a release's deployments, oldest first.
-func (db *DB) DeploymentsOfRelease(ctx context.Context, releaseID string) ([]Deployment, error) {
-	return db.queryDeployments(ctx, `WHERE release_id = ? ORDER BY created_at, id`, releaseID)
+// DeploymentsInStateAnyRepo lists the deployments of every repository in
+// any of states, oldest first: what a process resumes after a restart.
+func (db *DB) DeploymentsInStateAnyRepo(ctx context.Context, states ...string) ([]Deployment, error) {
+	if len(states) == 0 {
+		return nil, nil
+	}
+	return db.queryDeployments(ctx, `WHERE state IN (?`+repeat(", ?", len(states)-1)+`) ORDER BY created_at, id`, strArgs(states)...)
+}
+
+// DeploymentsOfRelease lists the deployments of a release in repo, oldest first.
+func (db *DB) DeploymentsOfRelease(ctx context.Context, repo, releaseID string) ([]Deployment, error) {
+	return db.queryDeployments(ctx, `WHERE repo = ? AND release_id = ? ORDER BY created_at, id`, repo, releaseID)
+}
+
+// DeployRepos lists the repositories that have deployments or promotions
+// recorded, sorted ("" for rows recorded before they were scoped).
+func (db *DB) DeployRepos(ctx context.Context) ([]string, error) {
+	rows, err := db.Query(ctx, `SELECT repo FROM deployments UNION SELECT repo FROM deploy_promotions ORDER BY repo`)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing repositories with deployments: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, fmt.Errorf("store: reading repositories with deployments: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func strArgs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// scoped names an environment of a repository for errors.
+func scoped(repo, env string) string {
+	if repo == "" {
+		return env
+	}
+	return repo + ":" + env
 }
 
 func (db *DB) queryDeployments(ctx context.Context, where string, args ...any) ([]Deployment, error) {
@@ -298,7 +368,7 @@ func (db *DB) queryDeployments(ctx context.Context, where string, args ...any) (
 		var bg int
 		var details string
 		var created, updated, finished int64
-		if err := rows.Scan(&d.ID, &d.ReleaseID, &d.Env, &d.Kind, &d.State, &d.Step, &d.Actor, &d.Reason, &bg, &d.GitHubID, &d.Token,
+		if err := rows.Scan(&d.ID, &d.Repo, &d.ReleaseID, &d.Env, &d.Kind, &d.State, &d.Step, &d.Actor, &d.Reason, &bg, &d.GitHubID, &d.Token,
 			&details, &d.Error, &created, &updated, &finished); err != nil {
 			return nil, fmt.Errorf("store: reading deployment: %w", err)
 		}
@@ -309,8 +379,12 @@ func (db *DB) queryDeployments(ctx context.Context, where string, args ...any) (
 	return out, rows.Err()
 }
 
-// Promotion is a release waiting for (or done with) a promotion into an environment.
+// Promotion is a release waiting for (or done with) a promotion into an
+// environment of a repository.
 type Promotion struct {
+	// Repo is the repository ("owner/name"); '' for rows recorded before
+	// promotions were scoped.
+	Repo      string
 	ReleaseID string
 	Env       string
 	// State is "waiting" (needs a command), "done" or "cancelled".
@@ -322,20 +396,20 @@ type Promotion struct {
 
 // PutPromotion records or updates the promotion of a release into an environment.
 func (db *DB) PutPromotion(ctx context.Context, p Promotion) error {
-	_, err := db.Exec(ctx, `INSERT INTO deploy_promotions (release_id, env, state, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (release_id, env) DO UPDATE SET state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at`,
-		p.ReleaseID, p.Env, p.State, p.Reason, depMS(p.CreatedAt), depMS(p.UpdatedAt))
+	_, err := db.Exec(ctx, `INSERT INTO deploy_promotions (repo, release_id, env, state, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (repo, release_id, env) DO UPDATE SET state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at`,
+		p.Repo, p.ReleaseID, p.Env, p.State, p.Reason, depMS(p.CreatedAt), depMS(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: recording promotion of %s to %s: %w", p.ReleaseID, p.Env, err)
 	}
 	return nil
 }
 
-// Promotions lists promotions in state (all states when empty), oldest first.
-func (db *DB) Promotions(ctx context.Context, state string) ([]Promotion, error) {
-	q, args := `SELECT release_id, env, state, reason, created_at, updated_at FROM deploy_promotions`, []any{}
+// Promotions lists repo's promotions in state (all states when empty), oldest first.
+func (db *DB) Promotions(ctx context.Context, repo, state string) ([]Promotion, error) {
+	q, args := `SELECT repo, release_id, env, state, reason, created_at, updated_at FROM deploy_promotions WHERE repo = ?`, []any{repo}
 	if state != "" {
-		q, args = q+` WHERE state = ?`, append(args, state)
+		q, args = q+` AND state = ?`, append(args, state)
 	}
 	rows, err := db.Query(ctx, q+` ORDER BY created_at, release_id`, args...)
 	if err != nil {
@@ -346,7 +420,7 @@ func (db *DB) Promotions(ctx context.Context, state string) ([]Promotion, error)
 	for rows.Next() {
 		var p Promotion
 		var c, u int64
-		if err := rows.Scan(&p.ReleaseID, &p.Env, &p.State, &p.Reason, &c, &u); err != nil {
+		if err := rows.Scan(&p.Repo, &p.ReleaseID, &p.Env, &p.State, &p.Reason, &c, &u); err != nil {
 			return nil, fmt.Errorf("store: reading promotion: %w", err)
 		}
 		p.CreatedAt, p.UpdatedAt = depTime(c), depTime(u)
