@@ -6,6 +6,7 @@
 package dbt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -566,7 +567,8 @@ func defaultLevel(rule string) string {
 
 // annotate turns findings into annotations, honouring the rule settings. A
 // finding in a file the change does not touch is shown as a notice: it was
-// there before and should not block this change.
+// there before and should not block this change. The dbt command's failures
+// are the exception: they are this head's build, wherever they point.
 func annotate(in *checks.Input, rs config.RuleSettings, fs []Finding) []checks.Annotation {
 	touched := map[string]bool{}
 	for _, ch := range in.Changes {
@@ -579,7 +581,7 @@ func annotate(in *checks.Input, rs config.RuleSettings, fs []Finding) []checks.A
 		}
 		level := checks.Level(rs.Severity(f.Rule, defaultLevel(f.Rule)))
 		title := ruleTitle(f.Rule)
-		if !touched[f.Path] && !f.Breaking && f.Rule != RuleRemovedReferenced && f.Rule != RuleLatestMoved && f.Rule != RuleFullRefresh {
+		if !touched[f.Path] && !f.Breaking && f.Rule != RuleRemovedReferenced && f.Rule != RuleLatestMoved && f.Rule != RuleFullRefresh && f.Rule != RuleRunResults {
 			level, title = checks.Notice, title+" (already on the base branch)"
 		}
 		out = append(out, checks.Annotation{Path: f.Path, StartLine: f.Line, EndLine: f.Line, Level: level, Rule: f.Rule, Title: title, Message: f.Message})
@@ -750,17 +752,34 @@ func codeList(ids []string) string {
 }
 
 // runBuild runs the component's dbt command through the executor and turns
-// its run_results.json into the check's result.
+// its run_results.json into the check's result. Only a run_results.json this
+// run wrote counts: one already in the working tree (committed, or left by an
+// earlier run on a laptop) is from another run, and reading it after a
+// command that failed before writing its own would report that run instead.
+// The old file is compared, not deleted, since the working tree may be the
+// user's own checkout.
 func runBuild(ctx context.Context, in *checks.Input, comp *config.Component, p *project.Project) ([]RunResult, []Finding, error) {
 	dir := filepath.Join(in.HeadDir, filepath.FromSlash(p.Dir))
+	resultsFile := filepath.Join(dir, "target", "run_results.json")
+	before, err := os.ReadFile(resultsFile)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("reading the run_results.json already in the working tree: %w", err)
+	}
 	out, err := in.Executor.Run(ctx, executor.Command{Name: "dbt build", Script: comp.Commands.Build, Dir: dir, Timeout: comp.Commands.Timeout.D()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("running %q: %w", comp.Commands.Build, err)
 	}
-	data, rerr := os.ReadFile(filepath.Join(dir, "target", "run_results.json"))
-	if rerr != nil {
+	data, rerr := os.ReadFile(resultsFile)
+	// dbt stamps every run_results.json with its invocation and time, so a
+	// file equal to the one before is the old one.
+	fresh := rerr == nil && (before == nil || !bytes.Equal(before, data))
+	if !fresh {
 		if out.ExitCode != 0 {
-			return nil, []Finding{{Rule: RuleRunResults, Path: p.ProjectFile, Line: 1, Message: fmt.Sprintf("`%s` exited %d without run_results.json: %s", comp.Commands.Build, out.ExitCode, tail(out.Output, 600))}}, nil
+			why := "without run_results.json"
+			if before != nil {
+				why = "without writing run_results.json (the one in the working tree is from an earlier run and was not read)"
+			}
+			return nil, []Finding{{Rule: RuleRunResults, Path: p.ProjectFile, Line: 1, Message: fmt.Sprintf("`%s` exited %d %s: %s", comp.Commands.Build, out.ExitCode, why, tail(out.Output, 600))}}, nil
 		}
 		return nil, nil, nil
 	}
@@ -773,16 +792,49 @@ func runBuild(ctx context.Context, in *checks.Input, comp *config.Component, p *
 		if r.Status != "error" && r.Status != "fail" && r.Status != "runtime error" {
 			continue
 		}
-		at := p.ProjectFile
+		at, line := p.ProjectFile, 1
 		if m, ok := p.Models[r.UniqueID]; ok {
 			at = m.Path
+		} else if t, ok := testDeclaration(p, r.UniqueID); ok {
+			at, line = t.Path, max(t.Line, 1)
 		}
-		fs = append(fs, Finding{Rule: RuleRunResults, UniqueID: r.UniqueID, Path: at, Line: 1, Message: fmt.Sprintf("%s: %s %s", r.UniqueID, r.Status, r.Message)})
+		fs = append(fs, Finding{Rule: RuleRunResults, UniqueID: r.UniqueID, Path: at, Line: line, Message: fmt.Sprintf("%s: %s %s", r.UniqueID, r.Status, r.Message)})
 	}
 	if out.ExitCode != 0 && len(fs) == 0 {
 		fs = append(fs, Finding{Rule: RuleRunResults, Path: p.ProjectFile, Line: 1, Message: fmt.Sprintf("`%s` exited %d: %s", comp.Commands.Build, out.ExitCode, tail(out.Output, 600))})
 	}
 	return rr, fs, nil
+}
+
+// testDeclaration finds the YAML declaration of a generic test from the
+// unique ID dbt gave it: test.<project>.<test>_<model>_<column>…, where the
+// model of a version is <model>_v<version>. The longest match wins, so
+// not_null on orders_v2 is not taken for one on orders.
+func testDeclaration(p *project.Project, id string) (project.GenericTest, bool) {
+	name, ok := strings.CutPrefix(id, "test."+p.Name+".")
+	if !ok {
+		return project.GenericTest{}, false
+	}
+	var best project.GenericTest
+	bestLen := 0
+	for _, mid := range p.ModelIDs() {
+		m := p.Models[mid]
+		node := m.Name
+		if m.Version != "" {
+			node += "_v" + m.Version
+		}
+		for _, t := range m.AllTests() {
+			prefix := strings.ReplaceAll(t.Name, ".", "_") + "_" + node
+			if t.Column != "" {
+				prefix += "_" + t.Column
+			}
+			rest, ok := strings.CutPrefix(name, prefix)
+			if ok && (rest == "" || rest[0] == '_' || rest[0] == '.') && len(prefix) > bestLen {
+				best, bestLen = t, len(prefix)
+			}
+		}
+	}
+	return best, bestLen > 0
 }
 
 // ParseRunResults reads dbt's target/run_results.json.
