@@ -51,22 +51,25 @@ func refused(body string, reasons ...string) outcome {
 	return outcome{state: store.CommandRefused, body: body, reasons: reasons}
 }
 
-// item is one command line of a comment: a parsed command or a parse error.
+// item is what one reply answers: a parsed command, or every line of the
+// comment that could not be understood.
 type item struct {
-	line int
-	cmd  *policy.Command
-	perr *policy.ParseError
+	line  int
+	cmd   *policy.Command
+	perrs []policy.ParseError
 }
 
 // all runs the comment's commands in line order, each answered in its own
 // reply, then reacts 🚀 when any command was done and 😕 when any was refused.
+// Lines that could not be understood share one reply, placed at the first of
+// them: a comment full of unknown "/x" lines gets one answer, not hundreds.
 func (r *commandRun) all(ctx context.Context, cmds []policy.Command, perrs []policy.ParseError) error {
 	var items []item
 	for i := range cmds {
 		items = append(items, item{line: cmds[i].Line, cmd: &cmds[i]})
 	}
-	for i := range perrs {
-		items = append(items, item{line: perrs[i].Line, perr: &perrs[i]})
+	if len(perrs) > 0 {
+		items = append(items, item{line: perrs[0].Line, perrs: perrs})
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].line < items[j].line })
 	var anyDone, anyRefused bool
@@ -100,7 +103,10 @@ func (r *commandRun) one(ctx context.Context, it item) (string, error) {
 	if it.cmd != nil {
 		name, raw = it.cmd.Name, it.cmd.Raw
 	} else {
-		name, raw = it.perr.Command, "/"+it.perr.Command
+		name, raw = it.perrs[0].Command, "/"+it.perrs[0].Command
+		if n := notUnderstood(it.perrs); n > 1 {
+			raw += fmt.Sprintf(" and %d more line(s)", n-1)
+		}
 	}
 	repo := r.pr.Owner + "/" + r.pr.Repo
 	rec := store.CommandRecord{Repo: repo, CommentID: r.recordKey, Line: it.line, Name: name, Delivery: r.delivery, State: store.CommandRunning}
@@ -128,8 +134,8 @@ func (r *commandRun) one(ctx context.Context, it item) (string, error) {
 		}
 	}
 	var out outcome
-	if it.perr != nil {
-		out = refused(fmt.Sprintf("%s\n\nUsage: `%s`", it.perr.Msg, it.perr.Usage), it.perr.Msg)
+	if it.perrs != nil {
+		out = parseErrors(it.perrs)
 	} else {
 		out = r.execute(ctx, *it.cmd, id)
 	}
@@ -171,7 +177,38 @@ func commandOrError(it item) any {
 	if it.cmd != nil {
 		return it.cmd
 	}
-	return it.perr
+	return it.perrs
+}
+
+// notUnderstood counts the lines behind perrs, those left unlisted included.
+func notUnderstood(perrs []policy.ParseError) int {
+	n := len(perrs)
+	for _, e := range perrs {
+		n += e.More
+	}
+	return n
+}
+
+// parseErrors answers every line that could not be understood in one reply:
+// one line alone with its usage, several as a list.
+func parseErrors(perrs []policy.ParseError) outcome {
+	if len(perrs) == 1 && perrs[0].More == 0 {
+		e := perrs[0]
+		return refused(fmt.Sprintf("%s\n\nUsage: `%s`", e.Msg, e.Usage), e.Msg)
+	}
+	var b strings.Builder
+	reasons := make([]string, 0, len(perrs)+1)
+	fmt.Fprintf(&b, "%d line(s) of this comment were not understood, so nothing on them ran:\n\n", notUnderstood(perrs))
+	for _, e := range perrs {
+		fmt.Fprintf(&b, "- line %d, `/%s`: %s (usage: `%s`)\n", e.Line, e.Command, e.Msg, e.Usage)
+		reasons = append(reasons, fmt.Sprintf("line %d: /%s: %s", e.Line, e.Command, e.Msg))
+		if e.More > 0 {
+			fmt.Fprintf(&b, "- … and %d more line(s), not listed\n", e.More)
+			reasons = append(reasons, fmt.Sprintf("and %d more line(s) not understood", e.More))
+		}
+	}
+	b.WriteString("\n`/help` lists the commands.")
+	return refused(b.String(), reasons...)
 }
 
 func (r *commandRun) header(raw, status string) string {

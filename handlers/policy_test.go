@@ -708,8 +708,10 @@ func TestCommands(t *testing.T) {
 			nil, nil},
 		{"a PR cannot grant itself a permission", grab, de1, "/freeze prod 2h",
 			[]string{"confused", "eyes"}, []string{"only @parcelflow/devops may run /freeze"}},
-		{"unknown commands and bad arguments get usage", risky, devops1, "/deploy prod\n/freeze prod",
-			[]string{"confused", "eyes"}, []string{"unknown command", "Usage: `/freeze <env>"}},
+		{"unknown commands and bad arguments share one reply with usage", risky, devops1, "/deploy prod\n/freeze prod",
+			[]string{"confused", "eyes"}, []string{"- line 2, `/freeze`: needs an environment and a duration or an end time (usage: `/freeze <env>"}},
+		{"one bad line gets its usage", risky, devops1, "/freeze prod",
+			[]string{"confused", "eyes"}, []string{"Usage: `/freeze <env>"}},
 		{"several commands run in order", risky, devops1, "/freeze staging 2h maintenance\n/help\n/unfreeze staging",
 			[]string{"eyes", "rocket"}, []string{"staging is frozen until 2026-11-25T14:00:00Z", "| `/promote <env>", "Lifted 1 freeze(s) on staging"}},
 		{"an operations refusal says why", risky, devops1, "/rollback dev",
@@ -841,6 +843,40 @@ func TestCommands(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+func TestAFloodOfUnknownCommandsGetsOneReply(t *testing.T) {
+	h := newPolicyHarness(t, true)
+	pr := h.openPR(t, "flood", de1, map[string]string{"dags/orders.py": "from airflow import DAG\n# flood\n"}, false)
+	body := strings.Repeat("/x\n", 5000) + "/status"
+	c := h.comment(t, pr, devops1, body)
+	got := h.replies(pr, c.ID)
+	if len(got) != 2 {
+		t.Fatalf("%d replies to one comment, want 2 (the unknown lines folded, then /status)", len(got))
+	}
+	for _, want := range []string{"**`/x and 4999 more line(s)`**", "5000 line(s) of this comment were not understood",
+		"- line 1, `/x`: unknown command", "- … and 4990 more line(s), not listed"} {
+		if !strings.Contains(got[0], want) {
+			t.Errorf("the folded reply lacks %q:\n%s", want, got[0])
+		}
+	}
+	if n := strings.Count(got[0], "\n- "); n != policy.MaxErrorsPerComment+1 {
+		t.Errorf("the folded reply lists %d lines, want %d", n, policy.MaxErrorsPerComment+1)
+	}
+	if !strings.Contains(got[1], "dev runs rel-1") {
+		t.Errorf("/status after the flood answered:\n%s", got[1])
+	}
+	events, err := h.audit.List(context.Background(), store.AuditFilter{Repo: org + "/data-platform", PR: pr.Number, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, ev := range events {
+		count[ev.Action]++
+	}
+	if count["x"] != 1 || count["status"] != 1 {
+		t.Errorf("audit events by action %v, want one for the folded lines and one for /status", count)
+	}
 }
 
 func TestCommandsWithoutDeploys(t *testing.T) {

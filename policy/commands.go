@@ -12,6 +12,11 @@ import (
 // MaxCommandsPerComment bounds how many commands one comment may run.
 const MaxCommandsPerComment = 10
 
+// MaxErrorsPerComment bounds how many lines of one comment are reported as
+// not understood; the last one reported counts the rest (ParseError.More).
+// A comment of a thousand "/x" lines must not become a thousand replies.
+const MaxErrorsPerComment = 10
+
 // EnvArg says how a command names its environment, which decides how its
 // permission is looked up.
 type EnvArg int
@@ -121,10 +126,17 @@ type ParseError struct {
 	Command string `json:"command"`
 	Msg     string `json:"message"`
 	Usage   string `json:"usage"`
+	// More is how many further lines were not understood either; set only on
+	// the last error reported when there were more than MaxErrorsPerComment.
+	More int `json:"more,omitempty"`
 }
 
 func (e *ParseError) Error() string {
-	return fmt.Sprintf("line %d: /%s: %s (usage: %s)", e.Line, e.Command, e.Msg, e.Usage)
+	msg := fmt.Sprintf("line %d: /%s: %s (usage: %s)", e.Line, e.Command, e.Msg, e.Usage)
+	if e.More > 0 {
+		msg += fmt.Sprintf("; and %d more line(s) not understood", e.More)
+	}
+	return msg
 }
 
 var (
@@ -139,10 +151,17 @@ var (
 // ~~~) or indented code blocks, block quotes and HTML comments are ignored,
 // so quoting a command never runs it. A line starting with "/word" where
 // word is not a command is reported as unknown; "/path/to/file" is not a
-// command at all.
+// command at all. At most MaxErrorsPerComment errors are returned.
 func ParseCommands(body string) ([]Command, []ParseError) {
 	var cmds []Command
 	var errs []ParseError
+	addErr := func(e ParseError) {
+		if len(errs) < MaxErrorsPerComment {
+			errs = append(errs, e)
+		} else {
+			errs[len(errs)-1].More++
+		}
+	}
 	var fence string // the open fence's marker, e.g. "```" or "~~~~"
 	inComment := false
 	for i, line := range strings.Split(body, "\n") {
@@ -187,16 +206,16 @@ func ParseCommands(body string) ([]Command, []ParseError) {
 			if name == "approve" {
 				msg = "approvals are given in a review (Files changed → Review changes → Approve), with /approve <subject> in the review body"
 			}
-			errs = append(errs, ParseError{Line: n, Command: name, Msg: msg, Usage: "/help"})
+			addErr(ParseError{Line: n, Command: name, Msg: msg, Usage: "/help"})
 			continue
 		}
 		if len(cmds) == MaxCommandsPerComment {
-			errs = append(errs, ParseError{Line: n, Command: name, Msg: fmt.Sprintf("one comment runs at most %d commands", MaxCommandsPerComment), Usage: spec.Usage})
+			addErr(ParseError{Line: n, Command: name, Msg: fmt.Sprintf("one comment runs at most %d commands", MaxCommandsPerComment), Usage: spec.Usage})
 			continue
 		}
 		c := Command{Name: name, Line: n, Raw: strings.TrimSpace(rest)}
 		if err := spec.parse(&c, fields[1:]); err != nil {
-			errs = append(errs, ParseError{Line: n, Command: name, Msg: err.Error(), Usage: spec.Usage})
+			addErr(ParseError{Line: n, Command: name, Msg: err.Error(), Usage: spec.Usage})
 			continue
 		}
 		cmds = append(cmds, c)

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -99,6 +100,43 @@ func TestParseCommandsLimit(t *testing.T) {
 	}
 }
 
+func TestParseCommandsCapsErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		errs      int
+		lastMore  int
+		firstLine int
+	}{
+		{"under the cap", strings.Repeat("/x\n", MaxErrorsPerComment), MaxErrorsPerComment, 0, 1},
+		{"one past the cap", strings.Repeat("/x\n", MaxErrorsPerComment+1), MaxErrorsPerComment, 1, 1},
+		{"a flood", strings.Repeat("/x\n", 5000), MaxErrorsPerComment, 5000 - MaxErrorsPerComment, 1},
+		{"too many commands count too", "hi\n" + strings.Repeat("/status\n", MaxCommandsPerComment+MaxErrorsPerComment+3), MaxErrorsPerComment, 3, MaxCommandsPerComment + 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs := ParseCommands(tt.body)
+			if len(errs) != tt.errs {
+				t.Fatalf("%d errors, want %d", len(errs), tt.errs)
+			}
+			if got := errs[len(errs)-1].More; got != tt.lastMore {
+				t.Errorf("last error's More = %d, want %d", got, tt.lastMore)
+			}
+			for _, e := range errs[:len(errs)-1] {
+				if e.More != 0 {
+					t.Errorf("only the last error counts the rest: %+v", e)
+				}
+			}
+			if errs[0].Line != tt.firstLine {
+				t.Errorf("first error on line %d, want %d", errs[0].Line, tt.firstLine)
+			}
+			if tt.lastMore > 0 && !strings.Contains(errs[len(errs)-1].Error(), fmt.Sprintf("and %d more line(s)", tt.lastMore)) {
+				t.Errorf("error does not say how many more: %s", errs[len(errs)-1].Error())
+			}
+		})
+	}
+}
+
 func TestFreezeEnd(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -142,8 +180,8 @@ func FuzzParseCommands(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		cmds, errs := ParseCommands(body)
 		lines := strings.Count(body, "\n") + 1
-		if len(cmds) > MaxCommandsPerComment {
-			t.Fatalf("%d commands", len(cmds))
+		if len(cmds) > MaxCommandsPerComment || len(errs) > MaxErrorsPerComment {
+			t.Fatalf("%d commands, %d errors", len(cmds), len(errs))
 		}
 		prev := 0
 		for _, c := range cmds {
