@@ -52,7 +52,7 @@ type CommandSpec struct {
 func CommandSpecs() []CommandSpec {
 	return []CommandSpec{
 		{Name: "promote", Usage: "/promote <env> [--break-glass <reason…>]", Help: "Deploy this PR's release to <env> once every gate passes.", Env: EnvRequired, BreakGlass: true, parse: parsePromote},
-		{Name: "rollback", Usage: "/rollback <env> [to <release>] [reason…]", Help: "Put <env> back on the previous release, or on <release>.", Env: EnvRequired, parse: parseRollback},
+		{Name: "rollback", Usage: "/rollback <env> [to <release>] [reason…]", Help: "Put <env> back on the previous release, or on <release> (a release ID or commit SHA, 7+ hex characters; other words after \"to\" are the reason).", Env: EnvRequired, parse: parseRollback},
 		{Name: "backfill", Usage: "/backfill <dag_id> <start> <end> [--env <env>] [--break-glass <reason…>]", Help: "Run <dag_id> for the dates from <start> to <end> (YYYY-MM-DD or RFC 3339); the first environment unless --env.", Env: EnvOptionalFirst, BreakGlass: true, parse: parseBackfill},
 		{Name: "plan", Usage: "/plan [env]", Help: "Show what a deploy would change, in <env> or in every environment.", Env: EnvOptionalAll, parse: parsePlan},
 		{Name: "status", Usage: "/status", Help: "Show where this PR's release runs and which gates stand in its way.", Env: EnvNone, Public: true, parse: noArgs},
@@ -143,7 +143,10 @@ var (
 	commandToken = regexp.MustCompile(`^/([A-Za-z][A-Za-z0-9_-]*)$`)
 	envName      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	dagID        = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,250}$`)
-	releaseID    = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+	// releaseRef is what "/rollback <env> to <release>" accepts as a release:
+	// a release ID or a prefix of one (hex, at least 7 characters, like a git
+	// SHA) or a commit SHA. Anything else after "to" is the reason's text.
+	releaseRef = regexp.MustCompile(`^[0-9A-Fa-f]{7,64}$`)
 )
 
 // ParseCommands finds the commands in a PR comment, in order. A command
@@ -188,8 +191,13 @@ func ParseCommands(body string) ([]Command, []ParseError) {
 			continue
 		}
 		if strings.HasPrefix(rest, "<!--") {
-			inComment = !strings.Contains(rest[4:], "-->")
+			_, inComment = stripHTMLComments(rest)
 			continue
+		}
+		if strings.Contains(rest, "<!--") {
+			// A comment opened mid-line hides the rest of the line and, until
+			// it closes, the lines after it.
+			rest, inComment = stripHTMLComments(rest)
 		}
 		if !strings.HasPrefix(rest, "/") {
 			continue
@@ -221,6 +229,40 @@ func ParseCommands(body string) ([]Command, []ParseError) {
 		cmds = append(cmds, c)
 	}
 	return cmds, errs
+}
+
+// stripHTMLComments removes the HTML comments from one line and reports
+// whether a comment is still open at its end. Code spans are kept as they
+// are: "<!--" inside backticks is text, not a comment.
+func stripHTMLComments(line string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(line); {
+		switch {
+		case line[i] == '`':
+			n := 1
+			for i+n < len(line) && line[i+n] == '`' {
+				n++
+			}
+			end := strings.Index(line[i+n:], line[i:i+n])
+			if end < 0 {
+				b.WriteString(line[i : i+n]) // unmatched backticks are plain text
+				i += n
+				continue
+			}
+			b.WriteString(line[i : i+n+end+n])
+			i += n + end + n
+		case strings.HasPrefix(line[i:], "<!--"):
+			end := strings.Index(line[i+4:], "-->")
+			if end < 0 {
+				return b.String(), true
+			}
+			i += 4 + end + 3
+		default:
+			b.WriteByte(line[i])
+			i++
+		}
+	}
+	return b.String(), false
 }
 
 func leadingIndent(line string) (int, string) {
@@ -310,14 +352,14 @@ func parseRollback(c *Command, args []string) error {
 	}
 	args = args[1:]
 	if len(args) > 0 && strings.EqualFold(args[0], "to") {
-		if len(args) < 2 {
-			return fmt.Errorf("\"to\" needs a release")
+		switch {
+		case len(args) == 1:
+			return fmt.Errorf("\"to\" needs a release: its ID or a commit SHA, at least 7 hex characters")
+		case releaseRef.MatchString(args[1]):
+			c.Release = strings.ToLower(args[1])
+			args = args[2:]
 		}
-		if !releaseID.MatchString(args[1]) {
-			return fmt.Errorf("%q is not a release", args[1])
-		}
-		c.Release = args[1]
-		args = args[2:]
+		// "/rollback prod to be safe": "to" starts the reason.
 	}
 	c.Reason = strings.Join(args, " ")
 	return nil

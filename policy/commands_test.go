@@ -31,10 +31,34 @@ func TestParseCommands(t *testing.T) {
 		{name: "inline code", body: "`/promote prod` is how"},
 		{name: "inline triple backticks are not a fence", body: "```/promote prod```\n/status", want: []Command{{Name: "status", Line: 2, Raw: "/status"}}},
 		{name: "html comment", body: "<!--\n/promote prod\n-->\n<!-- /lock prod -->\n/status", want: []Command{{Name: "status", Line: 5, Raw: "/status"}}},
+		{name: "html comment opened mid-line hides the lines after it", body: "notes <!-- drafts\n/promote prod\n/unlock prod\n-->\n/status",
+			want: []Command{{Name: "status", Line: 5, Raw: "/status"}}},
+		{name: "html comment opened after a command hides the rest", body: "/lock prod release <!-- later\n/promote prod\n-->",
+			want: []Command{{Name: "lock", Line: 1, Raw: "/lock prod release", Env: "prod", Reason: "release"}}},
+		{name: "html comment closed on its line hides only itself", body: "/lock prod <!-- quietly --> train\n/status",
+			want: []Command{{Name: "lock", Line: 1, Raw: "/lock prod  train", Env: "prod", Reason: "train"}, {Name: "status", Line: 2, Raw: "/status"}}},
+		{name: "html comment closed then opened again", body: "a <!-- x --> b <!-- y\n/promote prod\n--> done\n/status",
+			want: []Command{{Name: "status", Line: 4, Raw: "/status"}}},
+		{name: "comment opener in a code span is text", body: "type `<!--` to hide text\n/status", want: []Command{{Name: "status", Line: 2, Raw: "/status"}}},
+		{name: "comment opener after unmatched backticks still opens", body: "a ` b <!-- c\n/promote prod\n-->"},
 		{name: "crlf", body: "/unfreeze prod\r\n", want: []Command{{Name: "unfreeze", Line: 1, Raw: "/unfreeze prod", Env: "prod"}}},
 		{name: "rollback", body: "/rollback prod", want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod", Env: "prod"}}},
-		{name: "rollback to with reason", body: "/rollback prod to r-20260301-abc123 orders doubled",
-			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to r-20260301-abc123 orders doubled", Env: "prod", Release: "r-20260301-abc123", Reason: "orders doubled"}}},
+		{name: "rollback to a release prefix with reason", body: "/rollback prod to 3f9a0c1 orders doubled",
+			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to 3f9a0c1 orders doubled", Env: "prod", Release: "3f9a0c1", Reason: "orders doubled"}}},
+		{name: "rollback to a full release ID", body: "/rollback prod to " + strings.Repeat("ab", 32),
+			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to " + strings.Repeat("ab", 32), Env: "prod", Release: strings.Repeat("ab", 32)}}},
+		{name: "rollback to a commit SHA, upper case", body: "/rollback staging to 0123456789ABCDEF0123456789ABCDEF01234567",
+			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback staging to 0123456789ABCDEF0123456789ABCDEF01234567", Env: "staging", Release: "0123456789abcdef0123456789abcdef01234567"}}},
+		{name: "rollback to be safe is a reason", body: "/rollback prod to be safe",
+			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to be safe", Env: "prod", Reason: "to be safe"}}},
+		{name: "rollback to a word of hex letters too short", body: "/rollback prod to face the incident",
+			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to face the incident", Env: "prod", Reason: "to face the incident"}}},
+		{name: "rollback to a name that is not a release ID", body: "/rollback prod to r-20260301-abc123 orders doubled",
+			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to r-20260301-abc123 orders doubled", Env: "prod", Reason: "to r-20260301-abc123 orders doubled"}}},
+		{name: "rollback too short a hex prefix", body: "/rollback prod to abc123",
+			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to abc123", Env: "prod", Reason: "to abc123"}}},
+		{name: "rollback reason mentioning to later", body: "/rollback prod back to yesterday",
+			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod back to yesterday", Env: "prod", Reason: "back to yesterday"}}},
 		{name: "rollback with reason only", body: "/rollback staging broken dashboards",
 			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback staging broken dashboards", Env: "staging", Reason: "broken dashboards"}}},
 		{name: "backfill", body: "/backfill orders_daily 2026-01-01 2026-01-31 --env prod",
@@ -174,6 +198,8 @@ func FuzzParseCommands(f *testing.F) {
 	for _, s := range []string{
 		"/promote prod", "```\n/promote prod\n```", "> /lock prod\n/unlock prod", "/backfill d 2026-01-01 2026-01-02 --env=dev",
 		"/freeze prod until 2026-12-27 x", "/rollback prod to r1 why", "<!-- x\n/help\n-->", "~~~\n~~~\n/status", "/promote prod --break-glass a b",
+		"/rollback prod to be safe", "/rollback prod to 3f9a0c1 bad", "/rollback prod to", "text <!-- open\n/promote prod\n-->\n/status",
+		"/lock prod <!-- x --> y", "`<!--`\n/status", "a `` b <!-- c", strings.Repeat("/x\n", 50),
 	} {
 		f.Add(s)
 	}
@@ -197,6 +223,12 @@ func FuzzParseCommands(f *testing.F) {
 			}
 			if c.Name == "backfill" && c.End.Before(c.Start) {
 				t.Fatalf("reversed backfill accepted")
+			}
+			if c.Release != "" && !releaseRef.MatchString(c.Release) {
+				t.Fatalf("release %q accepted that is no release ID or SHA", c.Release)
+			}
+			if strings.Contains(c.Raw, "<!--") && !strings.Contains(c.Raw, "`") {
+				t.Fatalf("a command kept the text of an HTML comment: %q", c.Raw)
 			}
 		}
 		for _, e := range errs {
