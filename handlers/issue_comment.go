@@ -93,7 +93,8 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 }
 
 // permission returns user's role on the repository: admin, maintain,
-// write, triage, read or none.
+// write, triage, read or none. A custom role counts as the standard access
+// it was built on (see policy.RepoPermission).
 func (b *Base) permission(ctx context.Context, gh *github.Client, owner, repo, user string) (string, error) {
 	var lvl *github.RepositoryPermissionLevel
 	err := b.deps.Retry.Do(ctx, "reading @"+user+"'s permission", func(ctx context.Context) (resp *github.Response, err error) {
@@ -103,19 +104,10 @@ func (b *Base) permission(ctx context.Context, gh *github.Client, owner, repo, u
 	if err != nil {
 		return "", err
 	}
-	if role := lvl.GetRoleName(); role != "" {
-		return strings.ToLower(role), nil
-	}
-	return strings.ToLower(lvl.GetPermission()), nil
+	return policy.RepoPermission(lvl.GetRoleName(), lvl.GetPermission()), nil
 }
 
-func canWrite(permission string) bool {
-	switch permission {
-	case "admin", "maintain", "write":
-		return true
-	}
-	return false
-}
+func canWrite(permission string) bool { return policy.CanWrite(permission) }
 
 // baseConfig reads `.conveyor.yml` from the tip of the PR's base branch: a
 // PR that edits the config to grant itself more is judged by the base. nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,7 +138,7 @@ type policyHarness struct {
 
 // newPolicyHarness starts the emulator with the sample repo and the handlers;
 // each option may change the handlers' dependencies before they are built.
-func newPolicyHarness(t testing.TB, withOps bool, options ...func(*handlers.Deps)) *policyHarness {
+func newPolicyHarness(t testing.TB, withOps bool, options ...func(*policyHarness, *handlers.Deps)) *policyHarness {
 	t.Helper()
 	emu := githubemu.New(githubemu.Options{Account: org})
 	base, stop := emu.Start()
@@ -188,7 +190,7 @@ func newPolicyHarness(t testing.TB, withOps bool, options ...func(*handlers.Deps
 		deps.Operations = h.ops
 	}
 	for _, o := range options {
-		o(&deps)
+		o(h, &deps)
 	}
 	for _, eh := range handlers.New(deps) {
 		for _, ev := range eh.Handles() {
@@ -420,7 +422,7 @@ func TestPlanApprovalDoesNotCarryOverToARegeneratedPlan(t *testing.T) {
 	// The emulator stamps reviews with the real time; the handlers' clock
 	// starts an hour earlier, when the first plan was produced.
 	clk := &clock{t: time.Now().Add(-time.Hour)}
-	h := newPolicyHarness(t, false, func(d *handlers.Deps) {
+	h := newPolicyHarness(t, false, func(_ *policyHarness, d *handlers.Deps) {
 		d.Registry = checks.NewRegistry(configcheck.Check{}, p)
 		d.Now = clk.Now
 	})
@@ -483,7 +485,7 @@ func buttonLabels(run githubemu.CheckRun) []string {
 }
 
 func TestRollBackButton(t *testing.T) {
-	h := newPolicyHarness(t, true, func(d *handlers.Deps) {
+	h := newPolicyHarness(t, true, func(_ *policyHarness, d *handlers.Deps) {
 		d.Registry = checks.NewRegistry(configcheck.Check{}, passing("conveyor/airflow"), passing("conveyor/dbt"),
 			passing("conveyor/contracts"), passing("conveyor/terraform"), signals{})
 	})
@@ -876,6 +878,35 @@ func TestAFloodOfUnknownCommandsGetsOneReply(t *testing.T) {
 	}
 	if count["x"] != 1 || count["status"] != 1 {
 		t.Errorf("audit events by action %v, want one for the folded lines and one for /status", count)
+	}
+}
+
+func TestCustomRepositoryRoleBuiltOnWriteRunsCommands(t *testing.T) {
+	const custom = "carmen"
+	// GitHub names a custom role in role_name and reports the access it was
+	// built on in permission; the emulator knows only the standard roles, so
+	// its answer for carmen is rewritten on the way.
+	h := newPolicyHarness(t, true, func(h *policyHarness, d *handlers.Deps) {
+		emuHandler := h.emu.Handler()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/collaborators/"+custom+"/permission") {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"permission":"write","role_name":"data-writer","user":{"login":%q,"type":"User"}}`, custom)
+				return
+			}
+			emuHandler.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		d.Clients = githubapp.NewClientCreator(srv.URL+"/", srv.URL+"/api/graphql", h.emu.AppID(), h.emu.AppPrivateKeyPEM())
+	})
+	h.repo.SetPermission(custom, "write") // so the emulator lets carmen comment
+	pr := h.openPR(t, "custom-role", de1, map[string]string{"dags/orders.py": "from airflow import DAG\n# custom\n"}, false)
+	c := h.comment(t, pr, custom, "/status")
+	if got := reactions(c); !slices.Equal(got, []string{"eyes", "rocket"}) {
+		t.Errorf("reactions %v, want eyes and rocket: a custom role built on write was taken for no access", got)
+	}
+	if got := h.replies(pr, c.ID); len(got) != 1 || !strings.Contains(got[0], "dev runs rel-1") {
+		t.Errorf("replies %q", got)
 	}
 }
 

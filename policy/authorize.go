@@ -22,6 +22,29 @@ type Actor struct {
 	Permission string `json:"permission"`
 }
 
+// RepoPermission is the repository permission that decides what a user may
+// do, from GitHub's "get repository permissions for a user" answer: its
+// role_name when that is one of GitHub's standard roles (admin, maintain,
+// write, triage, read), else its permission field. A custom repository role
+// has its own name in role_name ("data-writer"), and permission then says
+// which standard access it was built on, so a custom role made from write
+// access counts as write rather than as no access at all.
+func RepoPermission(roleName, permission string) string {
+	role := strings.ToLower(strings.TrimSpace(roleName))
+	switch role {
+	case "admin", "maintain", "write", "triage", "read":
+		return role
+	}
+	if p := strings.ToLower(strings.TrimSpace(permission)); p != "" {
+		return p
+	}
+	return "none"
+}
+
+// CanWrite reports whether a repository permission (see RepoPermission)
+// includes write access: only such users' commands are read at all.
+func CanWrite(permission string) bool { return canWrite(permission) }
+
 // Authorization is the answer to "may this actor run this command here?".
 type Authorization struct {
 	Allowed bool   `json:"allowed"`

@@ -126,3 +126,30 @@ func TestHelpTable(t *testing.T) {
 		t.Errorf("help has %d lines:\n%s", n, h)
 	}
 }
+
+func TestRepoPermission(t *testing.T) {
+	tests := []struct {
+		name, roleName, permission string
+		want                       string
+		canWrite                   bool
+	}{
+		{"standard write", "write", "write", "write", true},
+		{"maintain is reported as write by the legacy field", "maintain", "write", "maintain", true},
+		{"triage is reported as read by the legacy field", "triage", "read", "triage", false},
+		{"admin", "Admin", "admin", "admin", true},
+		{"a custom role built on write", "data-writer", "write", "write", true},
+		{"a custom role built on maintain", "release-manager", "write", "write", true},
+		{"a custom role built on read", "auditor", "read", "read", false},
+		{"no role name", "", "write", "write", true},
+		{"nothing known", "", "", "none", false},
+		{"no access", "", "none", "none", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := RepoPermission(tt.roleName, tt.permission)
+			if got != tt.want || CanWrite(got) != tt.canWrite {
+				t.Errorf("RepoPermission(%q, %q) = %q (write %v), want %q (write %v)", tt.roleName, tt.permission, got, CanWrite(got), tt.want, tt.canWrite)
+			}
+		})
+	}
+}
