@@ -14,6 +14,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
+	"github.com/parcelflow/conveyor/checks"
 	"github.com/parcelflow/conveyor/checks/builtin"
 	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy/executor"
@@ -45,6 +46,9 @@ type Options struct {
 	// and carries out the environment commands (it takes the place of
 	// Operations).
 	Deploy *DeployOptions
+	// Checks run after the built-in checks, each as its own check run: an
+	// organisation's own validators, or a test's crashing one.
+	Checks []checks.Check
 }
 
 // App is one running Conveyor.
@@ -99,7 +103,7 @@ func New(opts Options) (*App, error) {
 	}
 	hs := handlers.New(handlers.Deps{
 		Clients:    clients,
-		Registry:   builtin.Registry(),
+		Registry:   checks.NewRegistry(append(builtin.Registry().All(), opts.Checks...)...),
 		Logger:     opts.Logger,
 		AppID:      cfg.GitHub.AppID,
 		Executor:   opts.Executor,
@@ -134,8 +138,12 @@ func New(opts Options) (*App, error) {
 // Handler serves the webhook endpoint, health, readiness and metrics.
 func (a *App) Handler() http.Handler { return a.Webhook.Handler() }
 
-// Start starts the inbox workers (and resumes unfinished deliveries).
-func (a *App) Start(ctx context.Context) error { return a.Webhook.Start(ctx) }
+// Start starts the inbox workers (and resumes unfinished deliveries) and
+// the loop that resumes deployments a crash left in flight.
+func (a *App) Start(ctx context.Context) error {
+	a.Deploys.StartResuming(ctx)
+	return a.Webhook.Start(ctx)
+}
 
 // Shutdown stops accepting work and waits for in-flight work, within ctx.
 func (a *App) Shutdown(ctx context.Context) error { return a.Webhook.Shutdown(ctx) }
