@@ -46,7 +46,7 @@ func Stacks(cfg *config.RepoConfig, tree checks.Tree) []Stack {
 		}
 		dirs := map[string]bool{}
 		for _, f := range tree.Files() {
-			if strings.HasSuffix(f, ".tf") && c.Matches(f) && !strings.Contains("/"+path.Dir(f)+"/", "/modules/") {
+			if isConfigFile(f) && c.Matches(f) && !strings.Contains("/"+path.Dir(f)+"/", "/modules/") {
 				dirs[path.Dir(f)] = true
 			}
 		}

@@ -116,7 +116,7 @@ func accountRules(files []*source, varFileEnv map[string]string, se stackEnv) []
 		fileEnv, isVarFile := varFileEnv[f.path]
 		for i, line := range strings.Split(string(f.src), "\n") {
 			t := strings.TrimSpace(line)
-			if strings.HasPrefix(t, "#") || strings.HasPrefix(t, "//") || strings.HasPrefix(t, "forbidden_account_ids") {
+			if strings.HasPrefix(t, "#") || strings.HasPrefix(t, "//") || strings.HasPrefix(strings.TrimPrefix(t, `"`), "forbidden_account_ids") {
 				continue
 			}
 			ids := map[string]bool{}

@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// source is one parsed .tf or .tfvars file.
+// source is one parsed .tf, .tf.json, .tfvars or .tfvars.json file.
 type source struct {
 	path   string
 	src    []byte
@@ -54,11 +54,17 @@ type located struct {
 	file  string
 }
 
-// parseFile parses HCL source. Syntax errors are returned as diagnostics and
-// the body is nil when nothing usable was parsed.
+// parseFile parses a .tf, .tf.json, .tfvars or .tfvars.json file, each in
+// its own syntax. Syntax errors are returned as diagnostics and the body is
+// nil when nothing usable was parsed.
 func parseFile(p string, src []byte) (*source, hcl.Diagnostics) {
+	s := &source{path: p, src: src, tfvars: strings.HasSuffix(p, ".tfvars") || strings.HasSuffix(p, ".tfvars.json")}
+	if isJSONFile(p) {
+		body, diags := parseJSONBody(p, src, s.tfvars)
+		s.body = body
+		return s, diags
+	}
 	f, diags := hclsyntax.ParseConfig(src, p, hcl.InitialPos)
-	s := &source{path: p, src: src, tfvars: strings.HasSuffix(p, ".tfvars")}
 	if f != nil {
 		if b, ok := f.Body.(*hclsyntax.Body); ok {
 			s.body = b
@@ -113,11 +119,16 @@ func loadModule(dir string, files map[string][]byte) *module {
 	return m
 }
 
-// moduleFiles returns the .tf files directly inside dir.
+// isConfigFile reports Terraform configuration files, native or JSON.
+func isConfigFile(p string) bool {
+	return strings.HasSuffix(p, ".tf") || strings.HasSuffix(p, ".tf.json")
+}
+
+// moduleFiles returns the .tf and .tf.json files directly inside dir.
 func moduleFiles(tree interface{ Files() []string }, dir string) []string {
 	var out []string
 	for _, f := range tree.Files() {
-		if strings.HasSuffix(f, ".tf") && path.Dir(f) == dir {
+		if isConfigFile(f) && path.Dir(f) == dir {
 			out = append(out, f)
 		}
 	}
@@ -174,9 +185,9 @@ func (m *module) localModuleCalls() []moduleCall {
 					if w, ok := k.(*hclsyntax.ObjectConsKeyExpr); ok {
 						k = w.Wrapped
 					}
-					child, diags := hcl.AbsTraversalForExpr(k)
-					parent, pdiags := hcl.AbsTraversalForExpr(item.ValueExpr)
-					if !diags.HasErrors() && !pdiags.HasErrors() {
+					child, ok := traversalOf(k)
+					parent, pok := traversalOf(item.ValueExpr)
+					if ok && pok {
 						c.providers[strings.Join(traversalNames(child), ".")] = strings.Join(traversalNames(parent), ".")
 					}
 				}
@@ -194,6 +205,20 @@ func (m *module) localModuleDirs() []string {
 		out = append(out, c.dir)
 	}
 	return out
+}
+
+// traversalOf reads a reference written bare (aws.replica) or, as JSON
+// syntax writes it, as a string ("aws.replica").
+func traversalOf(e hclsyntax.Expression) (hcl.Traversal, bool) {
+	if t, diags := hcl.AbsTraversalForExpr(e); !diags.HasErrors() {
+		return t, true
+	}
+	s, ok := exprLiteralString(e)
+	if !ok {
+		return nil, false
+	}
+	t, diags := hclsyntax.ParseTraversalAbs([]byte(s), e.Range().Filename, e.Range().Start)
+	return t, !diags.HasErrors()
 }
 
 func sortedAttrNames(b *hclsyntax.Body) []string {
