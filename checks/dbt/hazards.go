@@ -54,11 +54,28 @@ func sameTable(a, b string) bool {
 
 func lineOf(s string, off int) int { return strings.Count(s[:off], "\n") + 1 }
 
+// hasWord reports whether s holds word (lower case ASCII) in any case. The
+// hazard patterns are case-insensitive regexps, which cannot skip ahead to a
+// literal; most model SQL holds none of their keywords, and this check lets
+// the scan skip it.
+func hasWord(s, word string) bool {
+	first, n := word[0], len(word)
+	for i := 0; i+n <= len(s); i++ {
+		if s[i]|0x20 == first && strings.EqualFold(s[i:i+n], word) {
+			return true
+		}
+	}
+	return false
+}
+
 // LoadTargets are the tables something loads into: every COPY INTO target
 // in files, and every declared source (loaders land sources).
 func LoadTargets(p *project.Project, files []SQLFile) []string {
 	var out []string
 	for _, f := range files {
+		if !hasWord(f.SQL, "copy") {
+			continue
+		}
 		for _, m := range copyIntoRe.FindAllStringSubmatch(f.SQL, -1) {
 			if !strings.HasPrefix(m[1], "@") {
 				out = append(out, m[1])
@@ -84,7 +101,18 @@ func Hazards(files []SQLFile, loadTargets []string) []Finding {
 		return false
 	}
 	for _, f := range files {
-		for _, loc := range copyStmtRe.FindAllStringIndex(f.SQL, -1) {
+		hasCopy, hasCreate, hasDrop, hasMerge := hasWord(f.SQL, "copy"), hasWord(f.SQL, "create"), hasWord(f.SQL, "drop"), hasWord(f.SQL, "merge")
+		if !hasCopy && !hasCreate && !hasDrop && !hasMerge {
+			continue
+		}
+		// each pattern runs only where its keyword is
+		in := func(has bool) string {
+			if has {
+				return f.SQL
+			}
+			return ""
+		}
+		for _, loc := range copyStmtRe.FindAllStringIndex(in(hasCopy), -1) {
 			stmt := f.SQL[loc[0]:loc[1]]
 			if m := forceRe.FindStringIndex(stmt); m != nil {
 				out = append(out, Finding{Rule: RuleCopyForce, Path: f.Path, Line: lineOf(f.SQL, loc[0]+m[0]),
@@ -95,14 +123,14 @@ func Hazards(files []SQLFile, loadTargets []string) []Finding {
 					Message: "LOAD_UNCERTAIN_FILES = TRUE loads files whose load status is unknown (older than 64 days), which may load them twice"})
 			}
 		}
-		for _, m := range createReplaceRe.FindAllStringSubmatchIndex(f.SQL, -1) {
+		for _, m := range createReplaceRe.FindAllStringSubmatchIndex(in(hasCreate), -1) {
 			name := f.SQL[m[2]:m[3]]
 			if isTarget(name) {
 				out = append(out, Finding{Rule: RuleLoadHistory, Path: f.Path, Line: lineOf(f.SQL, m[0]),
 					Message: fmt.Sprintf("CREATE OR REPLACE TABLE %s recreates a load target: Snowflake forgets its load history, so the next COPY loads every staged file again", name)})
 			}
 		}
-		for _, m := range dropTableRe.FindAllStringSubmatchIndex(f.SQL, -1) {
+		for _, m := range dropTableRe.FindAllStringSubmatchIndex(in(hasDrop && hasCreate), -1) {
 			name := f.SQL[m[2]:m[3]]
 			if !isTarget(name) {
 				continue
@@ -115,7 +143,7 @@ func Hazards(files []SQLFile, loadTargets []string) []Finding {
 				}
 			}
 		}
-		for _, m := range mergeRe.FindAllStringSubmatchIndex(f.SQL, -1) {
+		for _, m := range mergeRe.FindAllStringSubmatchIndex(in(hasMerge), -1) {
 			if msg := mergeProblem(f.SQL, m); msg != "" {
 				out = append(out, Finding{Rule: RuleMergeNotDeduped, Path: f.Path, Line: lineOf(f.SQL, m[0]), Message: msg})
 			}

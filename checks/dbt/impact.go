@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -211,6 +212,55 @@ func configKey(m *project.Model) string {
 
 func normType(t string) string { return strings.ToLower(strings.Join(strings.Fields(t), "")) }
 
+// sameContract is contractKey(a) == contractKey(b) without building the
+// keys, for the common case of columns listed in the same order; Diff asks it
+// of every model on both sides.
+func sameContract(a, b *project.Model) bool {
+	if a.ContractEnforced != b.ContractEnforced || len(a.Columns) != len(b.Columns) || !sameConstraints(a.Constraints, b.Constraints) {
+		return false
+	}
+	for i := range a.Columns {
+		ca, cb := &a.Columns[i], &b.Columns[i]
+		if ca.Name != cb.Name {
+			return contractKey(a) == contractKey(b) // another order: the keys sort
+		}
+		if ca.DataType != cb.DataType && normType(ca.DataType) != normType(cb.DataType) || !sameConstraints(ca.Constraints, cb.Constraints) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameConstraints(a, b []project.Constraint) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Type != b[i].Type || a[i].Expression != b[i].Expression || !slices.Equal(a[i].Columns, b[i].Columns) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameConfig is configKey(a) == configKey(b) without building the keys.
+// TestSameConfigFollowsConfigKey holds the two together field by field.
+func sameConfig(a, b *project.Model) bool {
+	x, y := &a.Config, &b.Config
+	if x.Materialized != y.Materialized || x.IncrementalStrategy != y.IncrementalStrategy || x.OnSchemaChange != y.OnSchemaChange ||
+		x.Access != y.Access || x.Group != y.Group || x.Owner != y.Owner || !slices.Equal(x.UniqueKey, y.UniqueKey) ||
+		!maps.Equal(a.UnknownConfig, b.UnknownConfig) {
+		return false
+	}
+	if slices.Equal(x.Tags, y.Tags) {
+		return true
+	}
+	tx, ty := slices.Clone(x.Tags), slices.Clone(y.Tags)
+	slices.Sort(tx)
+	slices.Sort(ty)
+	return slices.Equal(tx, ty)
+}
+
 // Diff compares base and head like dbt's state:modified+: new, removed and
 // modified models, changed sources, and everything downstream of them.
 func Diff(base, head *project.Project) Impact {
@@ -237,10 +287,10 @@ func Diff(base, head *project.Project) Impact {
 		if b.Checksum != h.Checksum && bodyKey(b) != bodyKey(h) {
 			reasons = append(reasons, "body")
 		}
-		if configKey(b) != configKey(h) {
+		if !sameConfig(b, h) {
 			reasons = append(reasons, "config")
 		}
-		if contractKey(b) != contractKey(h) {
+		if !sameContract(b, h) {
 			if b.ContractEnforced || h.ContractEnforced {
 				reasons = append(reasons, "contract")
 			} else {
@@ -274,7 +324,7 @@ func Diff(base, head *project.Project) Impact {
 	sort.Strings(changedSources)
 	imp.Sources = append(imp.Sources, changedSources...)
 
-	hg, bg := NewGraph(head), NewGraph(base)
+	hg := NewGraph(head)
 	direct := map[string]bool{}
 	var roots []string
 	for _, c := range imp.Changes {
@@ -288,8 +338,12 @@ func Diff(base, head *project.Project) Impact {
 	down := hg.Descendants(append(roots, changedSources...)...)
 	// Children of removed models that still exist in head are downstream too:
 	// they now point at nothing.
+	var bg *Graph // base's graph is needed only when a model was removed
 	for _, c := range imp.Changes {
 		if c.Status == StatusRemoved {
+			if bg == nil {
+				bg = NewGraph(base)
+			}
 			for id := range bg.Descendants(c.UniqueID) {
 				if _, ok := head.Models[id]; ok {
 					down[id] = true

@@ -63,6 +63,10 @@ func (ps *Parser) scanSQL(p string, data []byte) sqlMemo {
 	return m
 }
 
+// ScanSQL returns the scan of one .sql file, from the memo when the parser
+// has already read the same bytes of it.
+func (ps *Parser) ScanSQL(path string, data []byte) *SQLFacts { return ps.scanSQL(path, data).facts }
+
 func (ps *Parser) parseProps(p string, data []byte) *propsFile {
 	if m, ok := ps.props[p]; ok && bytes.Equal(m.data, data) {
 		return m.pf
@@ -606,7 +610,7 @@ func (p *Project) readProjectFile(file string, data []byte) *yaml.Node {
 		p.Problems = append(p.Problems, Problem{Path: file, Line: 1, Msg: "dbt_project.yml must be a mapping with at least a name"})
 		return nil
 	}
-	if n, why := yamlnode.CheckAliases(&doc); n != nil {
+	if n, why := checkAliases(data, &doc); n != nil {
 		p.Problems = append(p.Problems, Problem{Path: file, Line: n.Line, Msg: "invalid YAML: " + why})
 		p.Name = path.Base(p.Dir)
 		return nil

@@ -31,14 +31,19 @@ type Project struct {
 	Unknowns    []Unknown         `json:"unknowns"`
 	Problems    []Problem         `json:"problems"`
 	ProjectFile string            `json:"-"`
-	// byName indexes models by name; built once the models are final.
+	// byName indexes models by name, and ids holds the sorted model IDs;
+	// both are built once the models are final.
 	byName map[string][]*Model
+	ids    []string
 }
 
-// index builds the by-name index; call it after the models are final.
+// index builds the by-name index and the sorted IDs; call it after the
+// models are final.
 func (p *Project) index() {
+	p.ids = nil
+	p.ids = p.ModelIDs()
 	p.byName = make(map[string][]*Model, len(p.Models))
-	for _, id := range p.ModelIDs() {
+	for _, id := range p.ids {
 		m := p.Models[id]
 		p.byName[m.Name] = append(p.byName[m.Name], m)
 	}
@@ -281,8 +286,13 @@ func (p *Project) SourceID(s SourceRef) string {
 	return "source." + p.Name + "." + s.Source + "." + s.Table
 }
 
-// ModelIDs returns every model's unique ID, sorted.
+// ModelIDs returns every model's unique ID, sorted. The checks ask for it
+// many times over; a project read by this package answers from the list built
+// when it was read, which callers must not modify.
 func (p *Project) ModelIDs() []string {
+	if p.ids != nil && len(p.ids) == len(p.Models) {
+		return p.ids
+	}
 	out := make([]string, 0, len(p.Models))
 	for id := range p.Models {
 		out = append(out, id)

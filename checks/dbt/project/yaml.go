@@ -1,6 +1,7 @@
 package project
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -64,7 +65,7 @@ func ParseProperties(path string, data []byte) *propsFile {
 	if len(doc.Content) == 0 {
 		return pf
 	}
-	if n, why := yamlnode.CheckAliases(&doc); n != nil {
+	if n, why := checkAliases(data, &doc); n != nil {
 		pf.Problems = append(pf.Problems, Problem{Path: path, Line: n.Line, Msg: "invalid YAML: " + why})
 		return pf
 	}
@@ -107,6 +108,15 @@ func ParseProperties(path string, data []byte) *propsFile {
 		}
 	}
 	return pf
+}
+
+// checkAliases is yamlnode.CheckAliases, skipped for a document whose text
+// holds no '*' and so no alias.
+func checkAliases(data []byte, doc *yaml.Node) (*yaml.Node, string) {
+	if !bytes.ContainsRune(data, '*') {
+		return nil, ""
+	}
+	return yamlnode.CheckAliases(doc)
 }
 
 var yamlLineRe = regexp.MustCompile(`line (\d+)`)
