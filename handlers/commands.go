@@ -156,10 +156,18 @@ func (r *commandRun) finish(ctx context.Context, it item, rec store.CommandRecor
 		errs = append(errs, r.deps.Policy.PutCommand(wctx, rec))
 	}
 	ev := policy.Event{Repo: rec.Repo, PR: r.pr.Number, Actor: r.actor.Login, Action: rec.Name, Delivery: r.delivery,
-		Decision: out.state, Reasons: out.reasons, BreakGlass: out.breakGlass, Membership: r.membership}
+		Decision: out.state, BreakGlass: out.breakGlass, Membership: r.membership}
 	if it.cmd != nil {
 		ev.Env = it.cmd.TargetEnv(r.cfg)
+		// The first reason is what was asked, argument by argument, so the
+		// audit log reads without the inputs the hash stands for.
+		asked := "asked: " + truncateRunes(it.cmd.Raw, maxAskedRunes)
+		if args := it.cmd.Arguments(); args != "" {
+			asked += " (" + truncateRunes(args, maxAskedRunes) + ")"
+		}
+		ev.Reasons = append(ev.Reasons, asked)
 	}
+	ev.Reasons = append(ev.Reasons, out.reasons...)
 	var err error
 	ev.InputsHash, err = policy.HashInputs(struct {
 		Command   any          `json:"command"`
@@ -171,6 +179,18 @@ func (r *commandRun) finish(ctx context.Context, it item, rec store.CommandRecor
 	errs = append(errs, err, r.audit(wctx, ev))
 	zerolog.Ctx(ctx).Info().Str("command", rec.Name).Str("actor", r.actor.Login).Str("outcome", out.state).Strs("reasons", out.reasons).Msg("command answered")
 	return errors.Join(errs...)
+}
+
+// maxAskedRunes bounds the command text an audit event keeps; a comment
+// line can be long, and the event is read by people.
+const maxAskedRunes = 500
+
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }
 
 func commandOrError(it item) any {

@@ -841,6 +841,23 @@ func TestCommands(t *testing.T) {
 		if count["unlock/refused"]+count["unlock/done"] != 0 {
 			t.Errorf("a quoted /unlock was audited: %v", count)
 		}
+		// What was asked is in the event itself, not only behind the inputs' hash.
+		for key, asked := range map[string]string{
+			"freeze/done":      `asked: /freeze staging 2h maintenance (env=staging for=2h0m0s reason="maintenance")`,
+			"lock/done":        `asked: /lock prod release train (env=prod reason="release train")`,
+			"rollback/refused": "asked: /rollback dev (env=dev)",
+			"promote/refused":  "asked: /promote dev (button) (env=dev)",
+		} {
+			found := false
+			for _, ev := range events {
+				if ev.Action+"/"+ev.Decision == key && len(ev.Reasons) > 0 && ev.Reasons[0] == asked {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no %s event whose first reason is %q", key, asked)
+			}
+		}
 		if _, _, err := h.audit.Verify(context.Background()); err != nil {
 			t.Error(err)
 		}

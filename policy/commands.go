@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,6 +94,41 @@ type Command struct {
 	FreezeUntil time.Time     `json:"freeze_until,omitzero"`
 	// BreakGlass is the reason given with --break-glass; empty when not asked.
 	BreakGlass string `json:"break_glass,omitempty"`
+}
+
+// Arguments renders what the command asks for, argument by argument, in a
+// fixed order ("env=prod release=3f9a0c1 reason=\"orders doubled\""): the
+// audit log keeps it so a reader sees exactly what was asked, not only the
+// hash of the inputs. Empty for a command without arguments.
+func (c Command) Arguments() string {
+	var parts []string
+	add := func(key, value string) {
+		if value != "" {
+			parts = append(parts, key+"="+value)
+		}
+	}
+	add("env", c.Env)
+	add("release", c.Release)
+	add("dag", c.DagID)
+	if !c.Start.IsZero() {
+		add("start", c.Start.UTC().Format(time.RFC3339))
+	}
+	if !c.End.IsZero() {
+		add("end", c.End.UTC().Format(time.RFC3339))
+	}
+	if c.FreezeFor > 0 {
+		add("for", c.FreezeFor.String())
+	}
+	if !c.FreezeUntil.IsZero() {
+		add("until", c.FreezeUntil.UTC().Format(time.RFC3339))
+	}
+	if c.Reason != "" {
+		add("reason", strconv.Quote(c.Reason))
+	}
+	if c.BreakGlass != "" {
+		add("break_glass", strconv.Quote(c.BreakGlass))
+	}
+	return strings.Join(parts, " ")
 }
 
 // FreezeEnd resolves when a `/freeze` ends, given the time it was received.

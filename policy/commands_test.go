@@ -161,6 +161,34 @@ func TestParseCommandsCapsErrors(t *testing.T) {
 	}
 }
 
+func TestCommandArguments(t *testing.T) {
+	tests := []struct {
+		body string
+		want string
+	}{
+		{"/status", ""},
+		{"/promote prod", "env=prod"},
+		{"/promote prod --break-glass dashboards down", `env=prod break_glass="dashboards down"`},
+		{"/rollback prod to 3f9a0c1 orders doubled", `env=prod release=3f9a0c1 reason="orders doubled"`},
+		{"/rollback prod to be safe", `env=prod reason="to be safe"`},
+		{"/freeze prod 2h incident 42", `env=prod for=2h0m0s reason="incident 42"`},
+		{"/freeze prod until 2026-12-27", "env=prod until=2026-12-27T00:00:00Z"},
+		{"/backfill orders 2026-01-01 2026-01-31 --env staging", "env=staging dag=orders start=2026-01-01T00:00:00Z end=2026-01-31T00:00:00Z"},
+		{`/lock prod say "hi"`, `env=prod reason="say \"hi\""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			cmds, errs := ParseCommands(tt.body)
+			if len(errs) > 0 || len(cmds) != 1 {
+				t.Fatal(errs)
+			}
+			if got := cmds[0].Arguments(); got != tt.want {
+				t.Errorf("Arguments() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestFreezeEnd(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
