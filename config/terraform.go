@@ -22,6 +22,18 @@ type TerraformSettings struct {
 	Approvers []string `yaml:"approvers"`
 }
 
+// TerraformRuleIDs returns the rule IDs of the conveyor/terraform check, in
+// the order its docs list them. The check defines the rules; the IDs are
+// repeated here because the config is validated before any check runs (and
+// config cannot import checks). checks/terraform tests that the two agree.
+func TerraformRuleIDs() []string {
+	return []string{
+		"TF-SYNTAX", "TF-IAM-001", "TF-IAM-002", "TF-IAM-003", "TF-IAM-004", "TF-IAM-005",
+		"TF-NET-001", "TF-NET-002", "TF-S3-001", "TF-S3-002", "TF-S3-003", "TF-DB-001", "TF-DB-002",
+		"TF-KMS-001", "TF-SECRET-001", "TF-ACCOUNT-001", "TF-MODULE-001", "TF-TAGS-001",
+	}
+}
+
 // Tags returns the required tags, defaulted.
 func (s TerraformSettings) Tags() []string {
 	if len(s.RequiredTags) == 0 {
@@ -71,6 +83,23 @@ func (s TerraformSettings) validate(cfg *RepoConfig) Errors {
 	for i, t := range s.StatefulTypes {
 		if !resourceTypeRE.MatchString(t) {
 			add(s.Pos, fmt.Sprintf("checks.terraform.stateful_types[%d]", i), "expected a Terraform resource type like aws_s3_bucket (or !aws_s3_bucket to drop a default), got %q", t)
+		}
+	}
+	// A rule switch or ignore that names no rule would do nothing, silently:
+	// "TF-KMS-01: off" must not leave TF-KMS-001 on without a word.
+	known := map[string]bool{}
+	for _, id := range TerraformRuleIDs() {
+		known[id] = true
+	}
+	knownList := strings.Join(TerraformRuleIDs(), ", ")
+	for _, id := range sortedKeys(s.Rules) {
+		if !known[id] {
+			add(s.Pos, "checks.terraform.rules."+id, "unknown rule %q (known: %s)", id, knownList)
+		}
+	}
+	for i, ig := range s.Ignore {
+		if ig.Rule != "*" && !known[ig.Rule] {
+			add(s.Pos, fmt.Sprintf("checks.terraform.ignore[%d].rule", i), "unknown rule %q (known: %s, or * for every rule)", ig.Rule, knownList)
 		}
 	}
 	for i, t := range s.Approvers {

@@ -30,6 +30,12 @@ func TestTerraformSettingsErrorsAreLocated(t *testing.T) {
 			"checks.terraform.required_tags[1]"},
 		{"unknown key", "checks:\n  terraform:\n    required_tag: [owner]\n",
 			".conveyor.yml:3:5: checks.terraform.required_tag: unknown key"},
+		{"misspelt rule switch", "checks:\n  terraform:\n    rules:\n      TF-KMS-01: off\n",
+			`.conveyor.yml:3:5: checks.terraform.rules.TF-KMS-01: unknown rule "TF-KMS-01" (known: TF-SYNTAX, TF-IAM-001,`},
+		{"known list names every rule", "checks:\n  terraform:\n    rules: {tf-tags-001: warning}\n",
+			"TF-MODULE-001, TF-TAGS-001)"},
+		{"misspelt ignore", "checks:\n  terraform:\n    required_tags: [owner]\n    ignore:\n      - {rule: TF-S3-02, paths: [infra/legacy/**], reason: retiring}\n",
+			`.conveyor.yml:3:5: checks.terraform.ignore[0].rule: unknown rule "TF-S3-02"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,6 +44,20 @@ func TestTerraformSettingsErrorsAreLocated(t *testing.T) {
 				t.Fatalf("error %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestTerraformRuleSettingsAccepted: every known rule may be switched,
+// and "*" may be ignored.
+func TestTerraformRuleSettingsAccepted(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("checks:\n  terraform:\n    rules:\n")
+	for _, id := range TerraformRuleIDs() {
+		b.WriteString("      " + id + ": warning\n")
+	}
+	b.WriteString("    ignore:\n      - {rule: \"*\", paths: [infra/legacy/**], reason: retiring}\n      - {rule: TF-KMS-001, paths: [infra/keys/**], reason: imported keys}\n")
+	if _, err := ParseRepo(".conveyor.yml", []byte(b.String())); err != nil {
+		t.Fatal(err)
 	}
 }
 
