@@ -109,9 +109,12 @@ func (d *Deploys) Publish(ctx context.Context, m handlers.Merge) (string, error)
 	return rel.ID, nil
 }
 
-// Flow resumes any deployment a crash left behind, then runs the merge flow.
-// Environments already running the release are skipped, so a redelivered
-// push picks up where the last attempt stopped.
+// Flow resumes any deployment of the repository a crash left behind, then
+// runs the merge flow. Environments already running the release are
+// skipped, so a redelivered push picks up where the last attempt stopped.
+// A deployment that cannot be resumed now (another replica holds it, or it
+// fails again) does not stop the flow: the resume loop keeps at it, and an
+// environment it leaves in flight refuses its deployment on its own.
 func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string, gate handlers.GateFunc) (handlers.FlowOutcome, error) {
 	hold := func(ctx context.Context, step deploy.FlowStep) (string, error) {
 		g := handlers.FlowGate{Env: step.Env, ReleaseID: step.Release.ID}
@@ -130,7 +133,7 @@ func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string, 
 		return handlers.FlowOutcome{}, err
 	}
 	if _, err := e.Resume(ctx); err != nil {
-		return handlers.FlowOutcome{}, fmt.Errorf("resuming unfinished deployments: %w", err)
+		zerolog.Ctx(ctx).Warn().Err(err).Str("repo", m.Owner+"/"+m.Repo).Msg("resuming unfinished deployments before the merge flow")
 	}
 	res, err := e.Flow(ctx, releaseID, m.Actor)
 	var out handlers.FlowOutcome
@@ -145,7 +148,90 @@ func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string, 
 	return out, err
 }
 
-// repoConfig reads the base branch's config when a method is not given one.
+// StartResuming resumes, now and then every half lease until ctx ends, the
+// deployments a crash or a restart left in flight in any repository, once
+// their lease has lapsed. Without it an environment whose deployment died
+// would refuse /promote and /rollback until the next merge. A nil Deploys
+// (a server without deploys) does nothing.
+func (d *Deploys) StartResuming(ctx context.Context) {
+	if d == nil {
+		return
+	}
+	every := d.lease() / 2
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if _, err := d.ResumeUnfinished(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn().Err(err).Msg("resuming unfinished deployments")
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+func (d *Deploys) lease() time.Duration {
+	if d.opts.Lease > 0 {
+		return d.opts.Lease
+	}
+	return deploy.DefaultLease
+}
+
+// ResumeUnfinished takes over the deployments left in flight whose lease
+// has lapsed, repository by repository: it finds the repository's
+// installation, reads its config from the default branch and resumes with
+// an engine built from it (so the GitHub deployment is finished too). It
+// returns the deployments it finished.
+func (d *Deploys) ResumeUnfinished(ctx context.Context) ([]*deploy.Deployment, error) {
+	repos, err := deploy.Unfinished(ctx, d.db, d.lease(), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	var out []*deploy.Deployment
+	var errs []error
+	for _, full := range repos {
+		owner, name, ok := strings.Cut(full, "/")
+		if !ok {
+			// Recorded before deployments were scoped by repository: no
+			// engine can tell which repository's config governs it.
+			errs = append(errs, fmt.Errorf("a deployment recorded before deployments were scoped by repository is in flight: finish it by hand (docs/deploy.md)"))
+			continue
+		}
+		done, err := d.resumeRepo(ctx, owner, name)
+		out = append(out, done...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("resuming the deployments of %s: %w", full, err))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func (d *Deploys) resumeRepo(ctx context.Context, owner, repo string) ([]*deploy.Deployment, error) {
+	appClient, err := d.clients.NewAppClient()
+	if err != nil {
+		return nil, err
+	}
+	inst, _, err := appClient.Apps.FindRepositoryInstallation(ctx, owner, repo)
+	if err != nil {
+		return nil, fmt.Errorf("finding the installation: %w", err)
+	}
+	cfg, err := d.repoConfig(ctx, handlers.PullRequestRef{InstallationID: inst.GetID(), Owner: owner, Repo: repo})
+	if err != nil {
+		return nil, fmt.Errorf("reading the default branch's config: %w", err)
+	}
+	e, err := d.engine(cfg, inst.GetID(), owner, repo)
+	if err != nil {
+		return nil, err
+	}
+	return e.Resume(ctx)
+}
+
+// repoConfig reads the base branch's config when a method is not given one
+// (the default branch's when pr names no base).
 func (d *Deploys) repoConfig(ctx context.Context, pr handlers.PullRequestRef) (*config.RepoConfig, error) {
 	gh, err := d.clients.NewInstallationClient(pr.InstallationID)
 	if err != nil {

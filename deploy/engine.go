@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -55,13 +56,14 @@ type Options struct {
 	Reporter Reporter
 	// WorkDir holds materialized releases for the executor.
 	WorkDir string
-	// Lease is how long a lock is held without renewal (default 2 min).
+	// Lease is how long a lock is held without renewal (default DefaultLease).
 	Lease time.Duration
 	// LogURL returns a deployment's log link (nil: none).
 	LogURL func(deploymentID string) string
 	// Now replaces the clock.
 	Now func() time.Time
-	// Holder names this engine in locks (default a random ID per engine).
+	// Holder names this engine (default a random ID per engine). Each run
+	// of a deployment holds its lock under its own name built from it.
 	Holder string
 	Log    zerolog.Logger
 	// Hold, when set, is asked before the merge flow enters an environment;
@@ -94,13 +96,17 @@ type Engine struct {
 // that must be resumed before another starts.
 var ErrInFlight = errors.New("a deployment is in flight in this environment")
 
+// DefaultLease is how long an environment lock lives without renewal
+// unless Options.Lease says otherwise.
+const DefaultLease = 2 * time.Minute
+
 // New builds an engine.
 func New(opts Options) (*Engine, error) {
 	if opts.DB == nil || opts.Config == nil || opts.Artifacts == nil || opts.Targets == nil {
 		return nil, errors.New("deploy: DB, Config, Artifacts and Targets are required")
 	}
 	if opts.Lease <= 0 {
-		opts.Lease = 2 * time.Minute
+		opts.Lease = DefaultLease
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -112,6 +118,14 @@ func New(opts Options) (*Engine, error) {
 		opts.WorkDir = filepath.Join(os.TempDir(), "conveyor-releases")
 	}
 	return &Engine{opts: opts}, nil
+}
+
+// runHolder names one run of deployment d in its lock. Every run has a name
+// of its own: the store lets a holder back into a lock it still holds, so a
+// name shared by the runs of a process would let Resume take over a
+// deployment that is alive in that same process and fence it mid-run.
+func (e *Engine) runHolder(d *Deployment) string {
+	return e.opts.Holder + "/" + d.ID + "/" + randomID(3)
 }
 
 func randomID(n int) string {
@@ -175,8 +189,9 @@ func (e *Engine) start(ctx context.Context, req Request, kind, rolledBack string
 	d := &Deployment{
 		ID: fmt.Sprintf("%s-%s-%s", env.Name, now.Format("20060102t150405"), randomID(3)), Repo: e.opts.Repo, ReleaseID: rel.ID, Env: env.Name, Kind: kind,
 		State: StateQueued, Actor: req.Actor, Reason: req.Reason, BreakGlass: req.BreakGlass, CreatedAt: now, UpdatedAt: now,
-		Details: Details{SHA: rel.SHA, PR: rel.PR, Holder: e.opts.Holder, RolledBackRelease: rolledBack},
+		Details: Details{SHA: rel.SHA, PR: rel.PR, RolledBackRelease: rolledBack},
 	}
+	d.Details.Holder = e.runHolder(d)
 	if e.opts.LogURL != nil {
 		d.Details.LogURL = e.opts.LogURL(d.ID)
 	}
@@ -187,7 +202,7 @@ func (e *Engine) start(ctx context.Context, req Request, kind, rolledBack string
 	if err := e.opts.DB.InsertDeployment(ctx, rec); err != nil {
 		return nil, err
 	}
-	fence, err := e.lock(ctx, env.Name, req.BreakGlass)
+	fence, err := e.lock(ctx, env.Name, d.Details.Holder, req.BreakGlass)
 	if err != nil {
 		d.State, d.Error, d.FinishedAt, d.UpdatedAt = StateFailed, err.Error(), e.now(), e.now()
 		if rec, rerr := d.record(); rerr == nil {
@@ -221,8 +236,10 @@ func (e *Engine) start(ctx context.Context, req Request, kind, rolledBack string
 	return e.run(ctx, fence, d)
 }
 
-// lock takes env's lock, first resuming a deployment left in flight there.
-func (e *Engine) lock(ctx context.Context, env string, breakGlass bool) (store.Fence, error) {
+// lock takes env's lock for holder, refusing while a deployment is in
+// flight there (it is resumed, by the process running it or, once its
+// lease lapses, by Resume).
+func (e *Engine) lock(ctx context.Context, env, holder string, breakGlass bool) (store.Fence, error) {
 	ds, err := e.opts.DB.DeploymentsInState(ctx, e.opts.Repo, inFlightStates[1:]...)
 	if err != nil {
 		return store.Fence{}, err
@@ -232,7 +249,7 @@ func (e *Engine) lock(ctx context.Context, env string, breakGlass bool) (store.F
 			return store.Fence{}, fmt.Errorf("deploy: %w: %s (%s); it resumes when its lease lapses", ErrInFlight, r.ID, r.State)
 		}
 	}
-	l, err := e.opts.DB.AcquireRepoLock(ctx, e.opts.Repo, env, e.opts.Holder, "", "", e.opts.Lease, e.now(), breakGlass)
+	l, err := e.opts.DB.AcquireRepoLock(ctx, e.opts.Repo, env, holder, "", "", e.opts.Lease, e.now(), breakGlass)
 	if err != nil {
 		return store.Fence{}, err
 	}
@@ -323,10 +340,13 @@ func (e *Engine) report(ctx context.Context, d *Deployment, state, desc string) 
 	}
 }
 
-// Resume takes over every deployment left in flight (by a crash or a
-// restart) whose lock lease has lapsed, and drives each to a terminal
-// state: forward from its last completed step, or back to its restore point
-// when going forward fails. It returns the deployments it finished.
+// Resume takes over every deployment of the repository left in flight (by
+// a crash or a restart) whose lock lease has lapsed, and drives each to a
+// terminal state: forward from its last completed step, or back to its
+// restore point when going forward fails. It returns the deployments it
+// finished. A deployment whose lease still runs is alive — in this process
+// or another replica — and is left alone; so is a queued one younger than
+// a lease, which may be about to take its lock.
 func (e *Engine) Resume(ctx context.Context) ([]*Deployment, error) {
 	recs, err := e.opts.DB.DeploymentsInState(ctx, e.opts.Repo, inFlightStates...)
 	if err != nil {
@@ -340,23 +360,46 @@ func (e *Engine) Resume(ctx context.Context) ([]*Deployment, error) {
 			errs = append(errs, err)
 			continue
 		}
+		now := e.now()
 		if d.State == StateQueued {
+			if now.Sub(d.CreatedAt) < e.opts.Lease {
+				continue
+			}
 			// Never locked, so nothing was applied.
-			d.State, d.Error, d.FinishedAt = StateFailed, "abandoned before it took the lock", e.now()
+			d.State, d.Error, d.FinishedAt, d.UpdatedAt = StateFailed, "abandoned before it took the lock", now, now
 			if rec, err := d.record(); err == nil {
 				errs = append(errs, e.opts.DB.UpdateDeploymentUnfenced(ctx, rec))
 			}
 			out = append(out, d)
 			continue
 		}
-		l, err := e.opts.DB.AcquireRepoLock(ctx, e.opts.Repo, d.Env, e.opts.Holder, "", "", e.opts.Lease, e.now(), true)
+		if _, ok := e.opts.Config.Environment(d.Env); !ok {
+			errs = append(errs, fmt.Errorf("deploy: %s is in flight in %s, which the config no longer names: finish it by hand", d.ID, d.Env))
+			continue
+		}
+		cur, err := e.opts.DB.RepoLock(ctx, e.opts.Repo, d.Env)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if cur.Held(now) && cur.Person == "" {
+			continue // a live run holds it
+		}
+		holder := e.runHolder(d)
+		// A person's /lock taken after the lease lapsed does not keep the
+		// environment half-applied: the deployment goes on (or back).
+		l, err := e.opts.DB.AcquireRepoLock(ctx, e.opts.Repo, d.Env, holder, "", "", e.opts.Lease, now, true)
+		if _, ok := errors.AsType[*store.LockedError](err); ok {
+			continue // taken since we looked: by a live run
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("deploy: resuming %s: %w", d.ID, err))
 			continue
 		}
 		f := store.Fence{Repo: e.opts.Repo, Env: d.Env, Holder: l.Holder, Token: l.Token}
-		d.Details.Holder = e.opts.Holder
-		d.logf(e.now(), "", "resumed by %s in state %s after step %d of %d", e.opts.Holder, d.State, d.Step, len(d.Details.Plan))
+		prevHolder := d.Details.Holder
+		d.Details.Holder = holder
+		d.logf(now, "", "resumed by %s (lease of %s lapsed) in state %s after step %d of %d", holder, orNone(prevHolder), d.State, d.Step, len(d.Details.Plan))
 		if err := e.save(ctx, f, d); err != nil {
 			errs = append(errs, err)
 			continue
@@ -375,6 +418,35 @@ func (e *Engine) Resume(ctx context.Context) ([]*Deployment, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// Unfinished lists the repositories ("owner/name"; "" for rows recorded
+// before deployments were scoped by repository) that have a deployment
+// Resume would take over now: in flight with its lock's lease lapsed, or
+// queued for longer than lease.
+func Unfinished(ctx context.Context, db *store.DB, lease time.Duration, now time.Time) ([]string, error) {
+	recs, err := db.DeploymentsInStateAnyRepo(ctx, inFlightStates...)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range recs {
+		if slices.Contains(out, r.Repo) {
+			continue
+		}
+		lapsed := now.Sub(r.CreatedAt) >= lease
+		if r.State != StateQueued {
+			l, err := db.RepoLock(ctx, r.Repo, r.Env)
+			if err != nil {
+				return nil, err
+			}
+			lapsed = !l.Held(now) || l.Person != ""
+		}
+		if lapsed {
+			out = append(out, r.Repo)
+		}
+	}
+	return out, nil
 }
 
 // FailedError is returned by Deploy when the deployment ran and failed;

@@ -479,3 +479,76 @@ func TestRepositoriesDoNotShareEnvironments(t *testing.T) {
 		t.Fatalf("status without a repository over a store of two must ask for one, got %v", err)
 	}
 }
+
+// TestResumeLeavesLiveDeploymentsAlone: Resume, asked while a deployment is
+// running — by the engine running it (a push arriving during a /promote in
+// the same process) or by another replica — takes nothing over, so the
+// running deployment is never fenced mid-run. Once the run dies and its
+// lease lapses, Resume finishes it.
+func TestResumeLeavesLiveDeploymentsAlone(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 6)
+	a := h.engine("engine-a", 300*time.Millisecond)
+	b := h.engine("engine-b", 300*time.Millisecond)
+	v1 := h.build(a, version{gen: 1}, "low", 1)
+	paused, resume := make(chan struct{}), make(chan struct{})
+	a.afterStep = func(d *Deployment, step string) error {
+		if step == "apply:dags" {
+			close(paused)
+			<-resume
+		}
+		return nil
+	}
+	var d *Deployment
+	var derr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d, derr = a.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "dev", Actor: "alice"})
+	}()
+	<-paused
+	// Several leases pass while the run is alive: its heartbeat renews it.
+	time.Sleep(700 * time.Millisecond)
+	for _, e := range []*Engine{a, b} {
+		got, err := e.Resume(ctx)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("%s resumed %d live deployments (%v); want none and no error", e.opts.Holder, len(got), err)
+		}
+	}
+	close(resume)
+	<-done
+	if derr != nil || d.State != StateSucceeded {
+		t.Fatalf("the live deployment was taken over: %v (%s)", derr, d.State)
+	}
+	h.assertBucket("dev", v1)
+
+	t.Run("a dead run is resumed once its lease lapses", func(t *testing.T) {
+		v2 := h.build(a, version{gen: 2, changed: map[int]string{1: "v2\n"}}, "low", 2)
+		a.afterStep = func(d *Deployment, step string) error {
+			if step == "apply:dags" {
+				return errors.New("killed")
+			}
+			return nil
+		}
+		d, err := a.Deploy(ctx, Request{ReleaseID: v2.ID, Env: "dev", Actor: "bob"})
+		if err == nil || Terminal(d.State) {
+			t.Fatalf("the killed run must stay in flight: %v %s", err, d.State)
+		}
+		a.afterStep = nil
+		if repos, err := Unfinished(ctx, h.db, time.Minute, time.Now()); err != nil || len(repos) != 0 {
+			t.Fatalf("unfinished before the lease lapsed = %v (%v)", repos, err)
+		}
+		time.Sleep(350 * time.Millisecond)
+		if repos, err := Unfinished(ctx, h.db, time.Minute, time.Now()); err != nil || fmt.Sprint(repos) != "[parcelflow/data-platform]" {
+			t.Fatalf("unfinished after the lease lapsed = %v (%v)", repos, err)
+		}
+		got, err := a.Resume(ctx)
+		if err != nil || len(got) != 1 || got[0].ID != d.ID || got[0].State != StateSucceeded {
+			t.Fatalf("resume = %+v, %v", got, err)
+		}
+		if got[0].Details.Holder == d.Details.Holder {
+			t.Fatalf("the resumed run holds the lock under the dead run's name %s", d.Details.Holder)
+		}
+		h.assertBucket("dev", v2)
+	})
+}

@@ -55,7 +55,9 @@ type Stack struct {
 	URL   string
 	// S3 is the local S3-compatible server holding the releases and the
 	// environments' buckets.
-	S3      *artifacts.LocalS3
+	S3 *artifacts.LocalS3
+	// Deploy is the deploy side the server runs (artifact store, targets).
+	Deploy  *app.DeployOptions
 	dir     string
 	closers []func()
 }
@@ -68,6 +70,8 @@ type StackOptions struct {
 	Logger *zerolog.Logger
 	// WrapS3 wraps the local S3 server's handler (fault injection).
 	WrapS3 func(http.Handler) http.Handler
+	// Lease is the environment locks' lease (default 30 s).
+	Lease time.Duration
 }
 
 // Start brings up the emulator and a Conveyor server listening on loopback.
@@ -278,13 +282,17 @@ func hasReaction(c githubemu.Comment, contents ...string) bool {
 // the same ones `conveyor serve` runs on embedded defaults) with the
 // releases in ArtifactBucket on the local S3 server.
 func (s *Stack) startDeploys(ctx context.Context, opts StackOptions) (*app.DeployOptions, error) {
+	lease := opts.Lease
+	if lease <= 0 {
+		lease = 30 * time.Second
+	}
 	emb, err := app.EmbeddedDeploys(ctx, app.EmbeddedOptions{
-		Dir: s.dir, ArtifactBucket: ArtifactBucket, ArtifactPrefix: "releases", Lease: 30 * time.Second, WrapS3: opts.WrapS3,
+		Dir: s.dir, ArtifactBucket: ArtifactBucket, ArtifactPrefix: "releases", Lease: lease, WrapS3: opts.WrapS3,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.S3 = emb.S3
+	s.S3, s.Deploy = emb.S3, emb.Deploy
 	s.closers = append(s.closers, emb.Close)
 	c := s.S3.Client(nil)
 	for _, b := range EnvBuckets {
