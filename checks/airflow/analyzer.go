@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Analyzer parses DAG files and the helper modules they import from the same
@@ -16,12 +16,46 @@ type Analyzer struct {
 	read  func(path string) ([]byte, error)
 	trees map[string]*ptree
 	miss  map[string]bool
+	py    int // minor version of the Python 3 the files must compile under
 }
 
+// DefaultPythonVersion is the Python whose syntax rules apply when none is
+// configured: the runtime of MWAA's Airflow 2 environments, and the stricter
+// side of the 3.12 change to f-strings.
+const DefaultPythonVersion = "3.11"
+
 // NewAnalyzer returns an analyzer that reads imported sibling modules with
-// read (nil: imports of repo modules stay unresolved).
+// read (nil: imports of repo modules stay unresolved). Its syntax check
+// follows DefaultPythonVersion until SetPythonVersion says otherwise.
 func NewAnalyzer(read func(path string) ([]byte, error)) *Analyzer {
-	return &Analyzer{pp: newPyParser(), read: read, trees: map[string]*ptree{}, miss: map[string]bool{}}
+	py, _ := pythonMinor(DefaultPythonVersion)
+	return &Analyzer{pp: newPyParser(), read: read, trees: map[string]*ptree{}, miss: map[string]bool{}, py: py}
+}
+
+// SetPythonVersion sets the Python 3 release ("3.12") the files run under.
+// Syntax differs between releases (3.12 accepts `f"{"a"}"`, which 3.11
+// rejects), so the syntax check follows the runtime the DAGs really get.
+func (a *Analyzer) SetPythonVersion(v string) error {
+	py, err := pythonMinor(v)
+	if err != nil {
+		return err
+	}
+	a.py = py
+	return nil
+}
+
+// pythonMinor parses "3.11" (or "3.11.7") into 11.
+func pythonMinor(v string) (int, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(v), "3.")
+	if !ok {
+		return 0, fmt.Errorf("python version %q: expected a Python 3 release like \"3.11\"", v)
+	}
+	minor, _, _ := strings.Cut(rest, ".")
+	n, err := strconv.Atoi(minor)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("python version %q: expected a Python 3 release like \"3.11\"", v)
+	}
+	return n, nil
 }
 
 // Close frees the parser.
@@ -40,7 +74,7 @@ func ParseFile(path string, src []byte) FileResult {
 func (a *Analyzer) File(file string, src []byte) FileResult {
 	res := FileResult{Path: file, SyntaxOK: true, DAGs: []*DAG{}, Findings: []Finding{}}
 	t := a.pp.parse(src)
-	if f, ok := syntaxError(file, t); ok {
+	if f, ok := syntaxError(file, t, a.py); ok {
 		res.SyntaxOK = false
 		res.Findings = append(res.Findings, f)
 	}
@@ -221,256 +255,4 @@ func findCycle(d *DAG) []string {
 		}
 	}
 	return nil
-}
-
-// syntaxError returns the first syntax error of the file, as CPython would
-// reject it: tree-sitter's ERROR and MISSING nodes, plus what its grammar
-// accepts but Python 3 does not (print statements, `<>`, return outside a
-// function, repeated keyword arguments …).
-func syntaxError(file string, t *ptree) (Finding, bool) {
-	mk := func(n int32, msg string) (Finding, bool) {
-		x := &t.nodes[n]
-		return Finding{Rule: RuleSyntax, Level: rule(RuleSyntax).level, File: file, Line: int(x.line), Column: int(x.col),
-			EndLine: int(x.eline), EndColumn: int(x.ecol), Message: "SyntaxError: " + msg + "; Airflow cannot import this file, so none of its DAGs load"}, true
-	}
-	if j := strings.IndexByte(string(t.src), 0); j >= 0 {
-		line := strings.Count(string(t.src[:j]), "\n") + 1
-		return Finding{Rule: RuleSyntax, Level: rule(RuleSyntax).level, File: file, Line: line, Column: 1, Message: "SyntaxError: source code cannot contain null bytes"}, true
-	}
-	if !utf8.Valid(t.src) && !hasCodingCookie(t.src) {
-		return Finding{Rule: RuleSyntax, Level: rule(RuleSyntax).level, File: file, Line: 1, Column: 1, Message: "SyntaxError: the file is not valid UTF-8 and declares no encoding"}, true
-	}
-	for n := int32(0); int(n) < len(t.nodes); n++ {
-		x := &t.nodes[n]
-		switch {
-		case x.kind == "ERROR":
-			return mk(n, "invalid syntax near "+quoteSnippet(t.text(n)))
-		case x.miss:
-			return mk(n, fmt.Sprintf("expected %q", x.kind))
-		}
-		if msg, at := semanticError(t, n); msg != "" {
-			return mk(at, msg)
-		}
-	}
-	return Finding{}, false
-}
-
-func hasCodingCookie(src []byte) bool {
-	lines := strings.SplitN(string(src[:min(len(src), 400)]), "\n", 3)
-	for _, l := range lines[:min(2, len(lines))] {
-		if strings.HasPrefix(strings.TrimSpace(l), "#") && strings.Contains(l, "coding") {
-			return true
-		}
-	}
-	return false
-}
-
-func quoteSnippet(s string) string {
-	s = strings.TrimSpace(s)
-	if j := strings.IndexByte(s, '\n'); j >= 0 {
-		s = s[:j]
-	}
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-// semanticError checks node n for what CPython's compiler rejects after parsing.
-func semanticError(t *ptree, n int32) (string, int32) {
-	x := &t.nodes[n]
-	switch x.kind {
-	case "print_statement":
-		return "Missing parentheses in call to 'print'", n
-	case "exec_statement":
-		return "Missing parentheses in call to 'exec'", n
-	case "<>":
-		return "invalid syntax ('<>' is Python 2; use '!=')", n
-	case "except_clause":
-		for c := x.first; c >= 0; c = t.nodes[c].next {
-			if t.nodes[c].kind == "," {
-				return "multiple exception types must be parenthesized", n
-			}
-		}
-		for c := x.first; c >= 0; c = t.nodes[c].next {
-			if t.nodes[c].kind == "as_pattern" {
-				for cc := t.nodes[c].first; cc >= 0; cc = t.nodes[cc].next {
-					if t.nodes[cc].kind == "," {
-						return "multiple exception types must be parenthesized", n
-					}
-				}
-			}
-		}
-	case "return_statement":
-		if !inside(t, n, "function_definition") {
-			return "'return' outside function", n
-		}
-	case "yield":
-		if x.named && !inside(t, n, "function_definition", "lambda") {
-			return "'yield' outside function", n
-		}
-	case "await":
-		if x.named && !inAsyncFunc(t, n) {
-			return "'await' outside async function", n
-		}
-	case "break_statement", "continue_statement":
-		if !inLoop(t, n) {
-			word := strings.TrimSuffix(x.kind, "_statement")
-			if word == "continue" {
-				return "'continue' not properly in loop", n
-			}
-			return "'break' outside loop", n
-		}
-	case "nonlocal_statement":
-		if !inside(t, n, "function_definition") {
-			return "nonlocal declaration not allowed at module level", n
-		}
-	case "argument_list":
-		seenKw := map[string]bool{}
-		kwSeen, kwSplat := false, false
-		for c := x.first; c >= 0; c = t.nodes[c].next {
-			switch t.nodes[c].kind {
-			case "keyword_argument":
-				name := t.text(t.field(c, "name"))
-				if seenKw[name] {
-					return fmt.Sprintf("keyword argument repeated: %s", name), n
-				}
-				seenKw[name] = true
-				kwSeen = true
-			case "dictionary_splat":
-				kwSplat = true
-			case "list_splat":
-				if kwSplat {
-					return "iterable argument unpacking follows keyword argument unpacking", n
-				}
-			case "(", ")", ",", "comment":
-			default:
-				if !t.nodes[c].named {
-					continue
-				}
-				if kwSplat {
-					return "positional argument follows keyword argument unpacking", n
-				}
-				if kwSeen {
-					return "positional argument follows keyword argument", n
-				}
-			}
-		}
-	case "parameters":
-		names := map[string]bool{}
-		sawDefault, star := false, false
-		for c := x.first; c >= 0; c = t.nodes[c].next {
-			var name string
-			switch t.nodes[c].kind {
-			case "identifier":
-				name = t.text(c)
-				if sawDefault && !star {
-					return "non-default argument follows default argument", n
-				}
-			case "typed_parameter":
-				name = t.text(firstNamed(t, c))
-				if sawDefault && !star {
-					return "non-default argument follows default argument", n
-				}
-			case "default_parameter", "typed_default_parameter":
-				name = t.text(t.field(c, "name"))
-				sawDefault = true
-			case "list_splat_pattern", "keyword_separator":
-				star = true
-				if k := firstNamed(t, c); k >= 0 {
-					name = t.text(k)
-				}
-			case "dictionary_splat_pattern":
-				if k := firstNamed(t, c); k >= 0 {
-					name = t.text(k)
-				}
-			}
-			if name != "" {
-				if names[name] {
-					return fmt.Sprintf("duplicate argument '%s' in function definition", name), n
-				}
-				names[name] = true
-			}
-		}
-	case "assignment", "augmented_assignment":
-		switch t.kind(t.field(n, "left")) {
-		case "true", "false", "none", "integer", "float", "string", "concatenated_string", "call", "binary_operator", "comparison_operator", "boolean_operator", "lambda", "await":
-			return "cannot assign to " + t.text(t.field(n, "left")), n
-		}
-	case "block", "module":
-		// tree-sitter accepts a statement indented deeper than its siblings;
-		// CPython rejects it ("unexpected indent").
-		col, prevEnd := int32(-1), int32(-1)
-		for c := x.first; c >= 0; c = t.nodes[c].next {
-			cn := &t.nodes[c]
-			if !cn.named || cn.kind == "comment" {
-				continue
-			}
-			if cn.line != prevEnd {
-				if col < 0 {
-					col = cn.col
-				} else if cn.col != col {
-					return "unexpected indent", c
-				}
-			}
-			prevEnd = cn.eline
-		}
-	case "expression_statement":
-		if k := firstNamed(t, n); k >= 0 && t.kind(k) == "named_expression" {
-			return "invalid syntax (an assignment expression needs parentheses as a statement)", n
-		}
-	}
-	return "", n
-}
-
-func inside(t *ptree, n int32, kinds ...string) bool {
-	for p := t.nodes[n].parent; p >= 0; p = t.nodes[p].parent {
-		k := t.nodes[p].kind
-		for _, want := range kinds {
-			if k == want {
-				return true
-			}
-		}
-		if k == "class_definition" && !oneOf("class_definition", kinds...) {
-			// A class body is not a function body.
-			for q := t.nodes[p].parent; q >= 0; q = t.nodes[q].parent {
-				if t.nodes[q].kind == "function_definition" {
-					return oneOf("function_definition", kinds...)
-				}
-			}
-			return false
-		}
-	}
-	return false
-}
-
-func inAsyncFunc(t *ptree, n int32) bool {
-	for p := t.nodes[n].parent; p >= 0; p = t.nodes[p].parent {
-		switch t.nodes[p].kind {
-		case "function_definition":
-			for c := t.nodes[p].first; c >= 0; c = t.nodes[c].next {
-				if t.nodes[c].kind == "async" {
-					return true
-				}
-			}
-			return false
-		case "lambda":
-			return false
-		}
-	}
-	return false
-}
-
-func inLoop(t *ptree, n int32) bool {
-	child := n
-	for p := t.nodes[n].parent; p >= 0; child, p = p, t.nodes[p].parent {
-		switch t.nodes[p].kind {
-		case "for_statement", "while_statement":
-			// Only the loop body counts; an else clause is outside the loop.
-			return t.nodes[child].field == "body"
-		case "function_definition", "class_definition", "lambda":
-			return false
-		}
-	}
-	return false
 }

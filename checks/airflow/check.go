@@ -50,6 +50,8 @@ func (*Check) Applies(in *checks.Input) bool {
 // Details is the check's machine-readable result.
 type Details struct {
 	TargetVersion string `json:"target_version"`
+	// PythonVersion is the Python whose grammar the syntax check followed.
+	PythonVersion string `json:"python_version"`
 	// Files is the number of Python files analyzed in the head tree.
 	Files int `json:"files"`
 	// DAGs lists every DAG of the head tree.
@@ -111,6 +113,14 @@ func resolveSettings(cfg *config.RepoConfig) settings {
 		s.TargetVersion = "2.10"
 	}
 	s.airflow3 = majorVersion(s.TargetVersion) >= 3
+	if s.PythonVersion == "" {
+		// MWAA runs Airflow 2.x on Python 3.11 and Airflow 3 on 3.12; a repo
+		// on another runtime says so in python_version.
+		s.PythonVersion = DefaultPythonVersion
+		if s.airflow3 {
+			s.PythonVersion = "3.12"
+		}
+	}
 	s.maxRuns = s.MaxCatchupRuns
 	if s.maxRuns <= 0 {
 		s.maxRuns = DefaultMaxCatchupRuns
@@ -174,7 +184,7 @@ func (c *Check) Run(ctx context.Context, in *checks.Input) (checks.Result, error
 	}
 	began := time.Now()
 	headFiles := pyFiles(checks.FilesOfKind(cfg, in.Head, config.KindAirflow))
-	head := AnalyzeTree(in.Head, headFiles)
+	head := AnalyzeTree(in.Head, headFiles, s.PythonVersion)
 	for j := range head {
 		if !head[j].SyntaxOK {
 			// Airflow loads nothing from a file that does not compile; the
@@ -219,7 +229,7 @@ func (c *Check) Run(ctx context.Context, in *checks.Input) (checks.Result, error
 		}
 		reparse = append(reparse, p)
 	}
-	for _, r := range AnalyzeTree(in.Base, reparse) {
+	for _, r := range AnalyzeTree(in.Base, reparse, s.PythonVersion) {
 		if !r.SyntaxOK {
 			r.DAGs = nil
 		}
@@ -247,8 +257,10 @@ func pyFiles(files []string) []string {
 }
 
 // AnalyzeTree analyzes files of tree in parallel, one analyzer per worker,
-// and returns the results in the order of files.
-func AnalyzeTree(tree checks.Tree, files []string) []FileResult {
+// and returns the results in the order of files. python is the Python
+// version whose syntax applies ("3.11"); empty or malformed means
+// DefaultPythonVersion.
+func AnalyzeTree(tree checks.Tree, files []string, python string) []FileResult {
 	out := make([]FileResult, len(files))
 	if len(files) == 0 || tree == nil {
 		return out
@@ -262,6 +274,7 @@ func AnalyzeTree(tree checks.Tree, files []string) []FileResult {
 			defer wg.Done()
 			a := NewAnalyzer(tree.ReadFile)
 			defer a.Close()
+			_ = a.SetPythonVersion(python) // the config was validated; the default stands otherwise
 			for j := range next {
 				src, err := tree.ReadFile(files[j])
 				if err != nil {
@@ -394,6 +407,7 @@ func (st *state) run() {
 	}
 	st.deletions(baseIDs, headIDs)
 	st.details.Files = len(st.head)
+	st.details.TargetVersion, st.details.PythonVersion = st.s.TargetVersion, st.s.PythonVersion
 }
 
 // dagRules runs the rules on one DAG of head.
@@ -757,8 +771,8 @@ func (st *state) summary(anns []checks.Annotation) (string, string) {
 			syntax++
 		}
 	}
-	fmt.Fprintf(&b, "Repo-wide: %d DAGs in %d files; %d duplicate dag_id definitions; %d files with syntax errors. Target Airflow %s.\n\n",
-		len(st.details.DAGs), st.details.Files, dup, syntax, st.s.TargetVersion)
+	fmt.Fprintf(&b, "Repo-wide: %d DAGs in %d files; %d duplicate dag_id definitions; %d files with syntax errors (Python %s). Target Airflow %s.\n\n",
+		len(st.details.DAGs), st.details.Files, dup, syntax, st.s.PythonVersion, st.s.TargetVersion)
 	b.WriteString(st.details.ImportCheck.Summary + "\n")
 	if unknown := unknownRules(st.s.AirflowSettings); len(unknown) > 0 {
 		fmt.Fprintf(&b, "\n`.conveyor.yml` names rules this check does not have, so those settings do nothing: %s. The rules are listed in docs/checks/airflow.md.\n", strings.Join(unknown, ", "))

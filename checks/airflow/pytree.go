@@ -143,3 +143,12 @@ func (t *ptree) kind(i int32) string {
 	}
 	return t.nodes[i].kind
 }
+
+// sameText reports whether nodes a and b span the same source text.
+func (t *ptree) sameText(a, b int32) bool {
+	if a < 0 || b < 0 {
+		return a == b
+	}
+	x, y := &t.nodes[a], &t.nodes[b]
+	return string(t.src[x.start:x.end]) == string(t.src[y.start:y.end])
+}

@@ -27,6 +27,8 @@ func TestSettingsErrors(t *testing.T) {
 		{"bad version", "target_version: three", []string{"6:checks.airflow.target_version"}},
 		{"unknown requirement", "require: [owner, sla]", []string{"6:checks.airflow.require"}},
 		{"negative runs", "max_catchup_runs: -1", []string{"6:checks.airflow.max_catchup_runs"}},
+		{"python version", "python_version: \"3.12\"", nil},
+		{"python 2", "python_version: \"2.7\"", []string{"6:checks.airflow.python_version"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,5 +62,42 @@ func TestUnknownRulesInSummary(t *testing.T) {
 	res := runCheck(t, &checks.Input{Config: &c, Base: checks.EmptyTree, Head: head, Changes: checks.Diff(checks.EmptyTree, head)})
 	if !strings.Contains(res.Summary, "names rules this check does not have, so those settings do nothing: `top-level`") {
 		t.Errorf("summary does not name the unknown rule:\n%s", res.Summary)
+	}
+}
+
+// TestPythonVersionSetting: the syntax check follows the configured Python,
+// and without one MWAA's Python for the target Airflow version.
+func TestPythonVersionSetting(t *testing.T) {
+	const nested = "from airflow import DAG\n\nTABLE = \"orders\"\nSQL = f\"select * from {\"raw.\" + TABLE}\"\n"
+	cases := []struct {
+		settings   string
+		wantPython string
+		wantSyntax bool
+	}{
+		{"{}", "3.11", true},
+		{"{target_version: \"3.0\"}", "3.12", false},
+		{"{target_version: \"3.0\", python_version: \"3.11\"}", "3.11", true},
+		{"{python_version: \"3.13\"}", "3.13", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.settings, func(t *testing.T) {
+			cfg, err := config.ParseRepo(".conveyor.yml", []byte("version: 1\ncomponents: [{name: dags, kind: airflow, paths: [\"dags/**\"]}]\nchecks:\n  airflow: "+tc.settings+"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			head := checks.MapTree{"dags/sql.py": []byte(nested)}
+			res := runCheck(t, &checks.Input{Config: cfg, Base: checks.EmptyTree, Head: head, Changes: checks.Diff(checks.EmptyTree, head)})
+			d := res.Details.(Details)
+			if d.PythonVersion != tc.wantPython {
+				t.Errorf("python_version = %q, want %q", d.PythonVersion, tc.wantPython)
+			}
+			syntax := false
+			for _, f := range d.Findings {
+				syntax = syntax || f.Rule == RuleSyntax
+			}
+			if syntax != tc.wantSyntax {
+				t.Errorf("syntax finding = %v, want %v: %+v", syntax, tc.wantSyntax, d.Findings)
+			}
+		})
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"testing"
 )
 
-// compileScript reports, per file, whether CPython's compiler (what
-// py_compile runs) accepts it, and the line of the error when not.
+// compileScript reports CPython's version on its first line, then, per
+// file, whether CPython's compiler (what py_compile runs) accepts it, and the
+// line of the error when not.
 const compileScript = `
 import sys
+print("%d.%d" % sys.version_info[:2])
 for path in sys.argv[1:]:
     try:
         with open(path, "rb") as f:
@@ -25,19 +27,25 @@ for path in sys.argv[1:]:
         print(path + "\terr\t" + str(getattr(e, "lineno", 0) or 0))
 `
 
-// pythonVerdicts runs python3 over files; the test is skipped without python3.
-func pythonVerdicts(t testing.TB, files []string) map[string]int {
+// pythonVerdicts runs python3 over files and returns its version ("3.11")
+// and its verdict per file: 0 accepted, else the error line (-1 when
+// unknown). Without python3 the test is skipped, saying why.
+func pythonVerdicts(t testing.TB, files []string) (string, map[string]int) {
 	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 is not installed; the syntax check is compared against CPython only where it exists")
+		t.Skip("python3 is not on PATH: the syntax check is compared with CPython's compile() only where python3 is installed")
 	}
 	out, err := exec.Command(py, append([]string{"-c", compileScript}, files...)...).Output()
 	if err != nil {
 		t.Fatalf("python3: %v", err)
 	}
-	verdicts := map[string]int{} // 0 ok, else error line (or -1 when unknown)
+	verdicts := map[string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
+	version := ""
+	if sc.Scan() {
+		version = strings.TrimSpace(sc.Text())
+	}
 	for sc.Scan() {
 		parts := strings.Split(sc.Text(), "\t")
 		if len(parts) != 3 {
@@ -49,7 +57,7 @@ func pythonVerdicts(t testing.TB, files []string) map[string]int {
 		}
 		verdicts[parts[0]] = line
 	}
-	return verdicts
+	return version, verdicts
 }
 
 func pyFixtures(t testing.TB) []string {
@@ -70,11 +78,30 @@ func pyFixtures(t testing.TB) []string {
 	return files
 }
 
+// acceptedFrom names the broken fixtures that a later Python accepts, with
+// the first minor version that does.
+var acceptedFrom = map[string]int{
+	"bad_fstring_nested_quote.py": 12, // PEP 701
+}
+
 // TestSyntaxMatchesCPython: every file CPython rejects has a syntax finding,
-// on the same line, and no file it accepts has one.
+// on the same line, and no file it accepts has one. The analyzer follows the
+// installed python3's version, so the few rules that changed between
+// releases are compared with that release's verdict; a bad_ fixture must be
+// rejected by it and a valid_ one accepted, or the fixture proves nothing.
 func TestSyntaxMatchesCPython(t *testing.T) {
 	files := pyFixtures(t)
-	verdicts := pythonVerdicts(t, files)
+	version, verdicts := pythonVerdicts(t, files)
+	minor, err := pythonMinor(version)
+	if err != nil {
+		t.Fatalf("python3 reports version %q: %v", version, err)
+	}
+	t.Logf("comparing with CPython %s", version)
+	a := NewAnalyzer(nil)
+	defer a.Close()
+	if err := a.SetPythonVersion(version); err != nil {
+		t.Fatal(err)
+	}
 	bad := 0
 	for _, f := range files {
 		t.Run(strings.TrimPrefix(f, "../../testdata/"), func(t *testing.T) {
@@ -82,11 +109,18 @@ func TestSyntaxMatchesCPython(t *testing.T) {
 			if !ok {
 				t.Fatalf("python3 gave no verdict for %s", f)
 			}
+			base := filepath.Base(f)
+			switch {
+			case strings.HasPrefix(base, "bad_") && want == 0 && (acceptedFrom[base] == 0 || minor < acceptedFrom[base]):
+				t.Errorf("CPython %s accepts this bad_ fixture; it must hold a program CPython rejects", version)
+			case strings.HasPrefix(base, "valid_") && want != 0:
+				t.Errorf("CPython %s rejects this valid_ fixture at line %d", version, want)
+			}
 			src, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := ParseFile(f, src)
+			res := a.File(f, src)
 			var syn []Finding
 			for _, x := range res.Findings {
 				if x.Rule == RuleSyntax {
@@ -101,6 +135,9 @@ func TestSyntaxMatchesCPython(t *testing.T) {
 			case want > 0 && syn[0].Line != want:
 				t.Errorf("syntax error at line %d, CPython says line %d (%s)", syn[0].Line, want, syn[0].Message)
 			}
+			if len(syn) > 1 {
+				t.Errorf("%d syntax findings; CPython stops at the first", len(syn))
+			}
 			if res.SyntaxOK != (len(syn) == 0) {
 				t.Errorf("SyntaxOK = %v with %d syntax findings", res.SyntaxOK, len(syn))
 			}
@@ -109,7 +146,124 @@ func TestSyntaxMatchesCPython(t *testing.T) {
 			bad++
 		}
 	}
-	if bad < 10 {
+	if bad < 25 {
 		t.Errorf("only %d broken fixtures; the comparison needs the deliberately broken ones", bad)
+	}
+}
+
+// TestSyntaxErrors pins the place and message of each error tree-sitter's
+// grammar lets through, with or without python3, including the rules that
+// depend on the Python version.
+func TestSyntaxErrors(t *testing.T) {
+	cases := []struct {
+		name, src, py string
+		want          string // "line:col message fragment", or "" for none
+	}{
+		{"future after import", "import os\nfrom __future__ import annotations\n", "3.11", "2:1 from __future__ imports must occur at the beginning"},
+		{"future in a function", "def f():\n    from __future__ import annotations\n", "3.11", "2:5 from __future__ imports must occur"},
+		{"future after bytes docstring", "b\"doc\"\nfrom __future__ import annotations\n", "3.11", "2:1 from __future__ imports must occur"},
+		{"future after two strings", "\"a\"\n\"b\"\nfrom __future__ import annotations\n", "3.11", "3:1 from __future__ imports must occur"},
+		{"future after docstring", "\"\"\"doc\"\"\"\n# note\nfrom __future__ import annotations\nfrom __future__ import division\nimport os\n", "3.11", ""},
+		{"future braces", "from __future__ import braces\n", "3.11", "1:1 not a chance"},
+		{"future unknown", "from __future__ import nope\n", "3.11", "1:1 future feature nope is not defined"},
+		{"octal", "x = 0777\n", "3.11", "1:5 leading zeros in decimal integer literals"},
+		{"octal underscore", "x = 0_7\n", "3.11", "1:5 leading zeros"},
+		{"zeros and floats", "x = (0, 00, 0_0, 0777.5, 0777j, 09.5, 0o17)\n", "3.11", ""},
+		{"long suffix", "x = 10L\n", "3.11", "1:5 invalid decimal literal"},
+		{"del call", "del a, f()\n", "3.11", "1:8 cannot delete function call"},
+		{"del literal", "del 1\n", "3.11", "1:5 cannot delete literal"},
+		{"del starred", "del *a\n", "3.11", "1:5 cannot delete starred"},
+		{"del targets", "del (a), [b, c], d.e, f[0]\n", "3.11", ""},
+		{"augassign tuple", "a, b += 1\n", "3.11", "1:1 'tuple' is an illegal expression for augmented assignment"},
+		{"augassign parenthesized tuple", "((a, b)) += 1\n", "3.11", "1:1 'tuple' is an illegal expression"},
+		{"augassign list", "[a] += 1\n", "3.11", "1:1 'list' is an illegal expression"},
+		{"augassign parenthesized name", "(a) += 1\n(a.b) += 1\n", "3.11", ""},
+		{"genexp argument", "f(x for x in y, 1)\n", "3.11", "1:3 Generator expression must be parenthesized"},
+		{"comprehension tuple", "[x for x in 1, 2]\n", "3.11", "1:14 invalid syntax"},
+		{"genexp sole argument", "f(x for x in y)\n", "3.11", ""},
+		{"bare star then kwargs", "def f(*, **k):\n    pass\n", "3.11", "1:7 named arguments must follow bare *"},
+		{"bare star alone", "lambda *: 0\n", "3.11", "1:8 named arguments must follow bare *"},
+		{"lambda bare star then kwargs", "lambda *, **k: 0\n", "3.11", "1:8 named arguments must follow bare *"},
+		{"args after kwargs", "def f(**k, *a):\n    pass\n", "3.11", "1:12 arguments cannot follow var-keyword argument"},
+		{"two stars", "def f(*a, *b):\n    pass\n", "3.11", "1:11 * argument may appear only once"},
+		{"slash after star", "def f(*, a, /):\n    pass\n", "3.11", "1:13 / must be ahead of *"},
+		{"good parameters", "def f(a, /, b, *, c, **k):\n    pass\nlambda *, k: k\n", "3.11", ""},
+		{"starred value", "x = *a\n", "3.11", "1:5 can't use starred expression here"},
+		{"starred chained value", "x = y = *a\n", "3.11", "1:9 can't use starred expression here"},
+		{"starred return", "def f():\n    return *a\n", "3.11", "2:12 can't use starred expression here"},
+		{"starred statement", "*a\n", "3.11", "1:1 can't use starred expression here"},
+		{"parenthesized starred", "(*a)\n", "3.11", "1:2 cannot use starred expression here"},
+		{"starred target alone", "*a = c\n", "3.11", "1:1 starred assignment target must be in a list or tuple"},
+		{"two starred targets", "*a, *b = c\n", "3.11", "1:1 multiple starred expressions in assignment"},
+		{"two starred loop targets", "for *a, *b in c:\n    pass\n", "3.11", "1:5 multiple starred expressions"},
+		{"two starred nested", "a, (*b, *c) = d\n", "3.11", "1:4 multiple starred expressions"},
+		{"starred fine", "*a, b = c\nx = *a, *b\nprint(*a)\n*r, = c\n", "3.11", ""},
+		{"bytes non-ASCII", "x = b\"caf\u00e9\"\n", "3.11", "1:5 bytes can only contain ASCII literal characters"},
+		{"bytes escapes", "x = b\"caf\\xc3\\xa9\" rb\"\\d\"\n", "3.11", ""},
+		{"mixed bytes", "x = b\"a\" \"b\"\n", "3.11", "1:10 cannot mix bytes and nonbytes literals"},
+		{"unknown character name", "x = \"\\N{SNOWMAN WITH HAT}\"\n", "3.11", "1:6 unknown Unicode character name \"SNOWMAN WITH HAT\""},
+		{"unknown name in f-string", "x = f\"{1}\\N{NOPE} {2}\"\n", "3.11", "1:10 unknown Unicode character name"},
+		{"unknown name in hangul", "x = \"\\N{HANGUL SYLLABLE XX}\"\n", "3.11", "1:6 unknown Unicode character name"},
+		{"known character names", "x = \"\\N{snowman}\\N{LINE FEED}\\N{BOM}\\N{CJK UNIFIED IDEOGRAPH-4E00}\\N{HANGUL SYLLABLE GAG}\"\n", "3.11", ""},
+		{"raw and bytes keep \\N", "x = r\"\\N{NOPE}\" + b\"\\N{NOPE}\"\n", "3.11", ""},
+		{"global after assignment", "def f():\n    x = 1\n    global x\n", "3.11", "3:5 name 'x' is assigned to before global declaration"},
+		{"global after use", "def f():\n    print(x)\n    global x\n", "3.11", "3:5 name 'x' is used prior to global declaration"},
+		{"global parameter", "def f(x):\n    global x\n", "3.11", "2:5 name 'x' is parameter and global"},
+		{"global annotated", "def f():\n    x: int\n    global x\n", "3.11", "3:5 annotated name 'x' can't be global"},
+		{"global after loop target", "def f():\n    for x in y:\n        pass\n    global x\n", "3.11", "4:5 name 'x' is assigned to before global"},
+		{"global at module level", "x = 1\nglobal x\n", "3.11", "2:1 name 'x' is assigned to before global"},
+		{"nonlocal after assignment", "def f():\n    x = 1\n    def g():\n        x = 2\n        nonlocal x\n", "3.11", "5:9 name 'x' is assigned to before nonlocal"},
+		{"global first", "def f():\n    global x\n    x = 1\n", "3.11", ""},
+		{"global after other scopes", "def f():\n    y.x = 1\n    g(x=1)\n    [x for x in y]\n    lambda x: x\n    def h():\n        x = 1\n    global x\n", "3.11", ""},
+		{"nested quotes before 3.12", "t = 'a'\ns = f\"{\"raw.\" + t}\"\n", "3.11", "2:7 f-string: expecting '}'"},
+		{"nested quotes from 3.12", "t = 'a'\ns = f\"{\"raw.\" + t}\"\n", "3.12", ""},
+		{"backslash in field before 3.12", "s = f\"{'\\n'.join(a)}\"\n", "3.11", "1:8 f-string expression part cannot include a backslash"},
+		{"backslash in field from 3.12", "s = f\"{'\\n'.join(a)}\"\n", "3.12", ""},
+		{"other quotes in field", "s = f'{a[\"k\"]}' + f\"\"\"{\"a\"}\"\"\" + f'{a:{\"k\"}}'\n", "3.11", ""},
+		// A parse error anywhere wins over a symbol-table error before it,
+		// as in CPython, which parses the whole file first.
+		{"parse error wins", "return 1\nx = (\n", "3.11", "2:"},
+		{"first parse error", "x = 0777\ndef f(**k, *a):\n    pass\n", "3.11", "1:5 leading zeros"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := NewAnalyzer(nil)
+			defer a.Close()
+			if err := a.SetPythonVersion(tc.py); err != nil {
+				t.Fatal(err)
+			}
+			res := a.File("dags/x.py", []byte(tc.src))
+			var got string
+			for _, f := range res.Findings {
+				if f.Rule == RuleSyntax {
+					got = itoa(f.Line) + ":" + itoa(f.Column) + " " + f.Message
+					break
+				}
+			}
+			switch {
+			case tc.want == "" && got != "":
+				t.Errorf("unexpected syntax error %s", got)
+			case tc.want != "" && got == "":
+				t.Errorf("no syntax error, want %s", tc.want)
+			case tc.want != "":
+				place, frag, _ := strings.Cut(tc.want, " ")
+				if !strings.HasPrefix(got, place) || !strings.Contains(got, frag) {
+					t.Errorf("got %s\nwant %s", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestPythonVersion(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want int
+		ok   bool
+	}{{"3.11", 11, true}, {"3.12.4", 12, true}, {" 3.9 ", 9, true}, {"2.7", 0, false}, {"3", 0, false}, {"3.x", 0, false}, {"", 0, false}} {
+		got, err := pythonMinor(tc.v)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("pythonMinor(%q) = %d, %v; want %d, ok=%v", tc.v, got, err, tc.want, tc.ok)
+		}
 	}
 }

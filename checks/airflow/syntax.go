@@ -1,0 +1,807 @@
+package airflow
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// syntaxError returns the syntax error CPython (Python 3.py) would report
+// for the file: tree-sitter's ERROR and MISSING nodes, plus what its grammar
+// accepts but CPython does not (print statements, `<>`, `0777`, return
+// outside a function, repeated keyword arguments …).
+func syntaxError(file string, t *ptree, py int) (Finding, bool) {
+	mk := func(n int32, msg string) (Finding, bool) {
+		x := &t.nodes[n]
+		return Finding{Rule: RuleSyntax, Level: rule(RuleSyntax).level, File: file, Line: int(x.line), Column: int(x.col),
+			EndLine: int(x.eline), EndColumn: int(x.ecol), Message: "SyntaxError: " + msg + "; Airflow cannot import this file, so none of its DAGs load"}, true
+	}
+	if j := bytes.IndexByte(t.src, 0); j >= 0 {
+		line := bytes.Count(t.src[:j], []byte("\n")) + 1
+		return Finding{Rule: RuleSyntax, Level: rule(RuleSyntax).level, File: file, Line: line, Column: 1, Message: "SyntaxError: source code cannot contain null bytes"}, true
+	}
+	if !utf8.Valid(t.src) && !hasCodingCookie(t.src) {
+		return Finding{Rule: RuleSyntax, Level: rule(RuleSyntax).level, File: file, Line: 1, Column: 1, Message: "SyntaxError: the file is not valid UTF-8 and declares no encoding"}, true
+	}
+	// CPython parses the whole file before its symbol table and compiler
+	// run, so a parse error anywhere wins over an earlier "late" error.
+	lateMsg, lateAt := "", int32(-1)
+	for n := int32(0); int(n) < len(t.nodes); n++ {
+		x := &t.nodes[n]
+		switch {
+		case x.kind == "ERROR":
+			return mk(n, "invalid syntax near "+quoteSnippet(t.text(n)))
+		case x.miss:
+			return mk(n, fmt.Sprintf("expected %q", x.kind))
+		}
+		msg, at, late := semanticError(t, n, py)
+		switch {
+		case msg == "":
+		case !late:
+			return mk(at, msg)
+		case lateAt < 0:
+			lateMsg, lateAt = msg, at
+		}
+	}
+	if lateAt >= 0 {
+		return mk(lateAt, lateMsg)
+	}
+	return Finding{}, false
+}
+
+func hasCodingCookie(src []byte) bool {
+	lines := strings.SplitN(string(src[:min(len(src), 400)]), "\n", 3)
+	for _, l := range lines[:min(2, len(lines))] {
+		if strings.HasPrefix(strings.TrimSpace(l), "#") && strings.Contains(l, "coding") {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteSnippet(s string) string {
+	s = strings.TrimSpace(s)
+	if j := strings.IndexByte(s, '\n'); j >= 0 {
+		s = s[:j]
+	}
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// semanticError checks node n for what tree-sitter's grammar accepts but
+// CPython (of Python 3.py) rejects. late marks errors CPython raises only
+// after the whole file parsed (symbol table and compiler), which therefore
+// lose to any parse error elsewhere in the file.
+func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) {
+	x := &t.nodes[n]
+	switch x.kind {
+	case "print_statement":
+		return "Missing parentheses in call to 'print'", n, false
+	case "exec_statement":
+		return "Missing parentheses in call to 'exec'", n, false
+	case "<>":
+		return "invalid syntax ('<>' is Python 2; use '!=')", n, false
+	case "except_clause":
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			if t.nodes[c].kind == "," {
+				return "multiple exception types must be parenthesized", n, false
+			}
+		}
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			if t.nodes[c].kind == "as_pattern" {
+				for cc := t.nodes[c].first; cc >= 0; cc = t.nodes[cc].next {
+					if t.nodes[cc].kind == "," {
+						return "multiple exception types must be parenthesized", n, false
+					}
+				}
+			}
+		}
+	case "return_statement":
+		if !inside(t, n, "function_definition") {
+			return "'return' outside function", n, true
+		}
+		if k := firstNamed(t, n); k >= 0 && t.nodes[k].kind == "list_splat" {
+			return "can't use starred expression here", k, true
+		}
+	case "yield":
+		if x.named && !inside(t, n, "function_definition", "lambda") {
+			return "'yield' outside function", n, true
+		}
+	case "await":
+		if x.named && !inAsyncFunc(t, n) {
+			return "'await' outside async function", n, true
+		}
+	case "break_statement", "continue_statement":
+		if !inLoop(t, n) {
+			if x.kind == "continue_statement" {
+				return "'continue' not properly in loop", n, true
+			}
+			return "'break' outside loop", n, true
+		}
+	case "nonlocal_statement":
+		if !inside(t, n, "function_definition") {
+			return "nonlocal declaration not allowed at module level", n, true
+		}
+		if msg := declaredAfterUse(t, n, "nonlocal"); msg != "" {
+			return msg, n, true
+		}
+	case "global_statement":
+		if msg := declaredAfterUse(t, n, "global"); msg != "" {
+			return msg, n, true
+		}
+	case "future_import_statement":
+		msg, late := futureImportError(t, n)
+		return msg, n, late
+	case "argument_list":
+		return argumentsError(t, n)
+	case "parameters", "lambda_parameters":
+		return parametersError(t, n)
+	case "assignment":
+		left, right := t.field(n, "left"), t.field(n, "right")
+		switch t.kind(left) {
+		case "true", "false", "none", "integer", "float", "string", "concatenated_string", "call", "binary_operator", "comparison_operator", "boolean_operator", "lambda", "await":
+			return "cannot assign to " + t.text(left), n, false
+		case "list_splat_pattern", "list_splat":
+			return "starred assignment target must be in a list or tuple", left, true
+		}
+		if t.kind(right) == "list_splat" {
+			return "can't use starred expression here", right, true
+		}
+	case "augmented_assignment":
+		left := t.field(n, "left")
+		switch t.kind(unparen(t, left)) {
+		case "true", "false", "none", "integer", "float", "string", "concatenated_string", "call", "binary_operator", "comparison_operator", "boolean_operator", "lambda", "await":
+			return "cannot assign to " + t.text(left), n, false
+		case "pattern_list", "tuple_pattern", "tuple", "expression_list":
+			return "'tuple' is an illegal expression for augmented assignment", left, false
+		case "list_pattern", "list":
+			return "'list' is an illegal expression for augmented assignment", left, false
+		}
+		if r := t.field(n, "right"); t.kind(r) == "list_splat" {
+			return "can't use starred expression here", r, true
+		}
+	case "pattern_list", "tuple_pattern", "list_pattern":
+		stars := 0
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			if t.nodes[c].kind == "list_splat_pattern" {
+				stars++
+			}
+		}
+		if stars > 1 {
+			return "multiple starred expressions in assignment", n, true
+		}
+	case "tuple":
+		// tree-sitter reads `(*a)` as a one-element tuple; without the comma
+		// it is a parenthesized starred expression, which Python rejects.
+		var only int32 = -1
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			switch {
+			case t.nodes[c].kind == ",":
+				return "", n, false
+			case t.nodes[c].named && t.nodes[c].kind != "comment":
+				if only >= 0 {
+					return "", n, false
+				}
+				only = c
+			}
+		}
+		if only >= 0 && t.nodes[only].kind == "list_splat" {
+			return "cannot use starred expression here", only, false
+		}
+	case "delete_statement":
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			if t.nodes[c].named && t.nodes[c].kind != "comment" {
+				if bad, what := badDeleteTarget(t, c); bad >= 0 {
+					return "cannot delete " + what, bad, false
+				}
+			}
+		}
+	case "for_in_clause":
+		// `x for x in a, b`: tree-sitter takes the bare tuple as the
+		// iterable; Python requires it parenthesized.
+		afterIn := false
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			switch t.nodes[c].kind {
+			case "in":
+				afterIn = true
+			case ",":
+				if !afterIn {
+					continue
+				}
+				if g := x.parent; g >= 0 && t.nodes[g].kind == "generator_expression" && t.nodes[g].field == "arguments" {
+					return "Generator expression must be parenthesized", t.field(g, "body"), false
+				}
+				return "invalid syntax (the iterable of a comprehension must be parenthesized when it is a tuple)", c, false
+			}
+		}
+	case "integer":
+		if msg := integerError(t.text(n)); msg != "" {
+			return msg, n, false
+		}
+	case "string":
+		return stringError(t, n, py)
+	case "concatenated_string":
+		firstBytes, seen := false, false
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			if t.nodes[c].kind != "string" {
+				continue
+			}
+			prefix, _ := stringDelims(t, c)
+			b := strings.ContainsAny(prefix, "bB")
+			if seen && b != firstBytes {
+				return "cannot mix bytes and nonbytes literals", c, false
+			}
+			firstBytes, seen = b, true
+		}
+	case "block", "module":
+		// tree-sitter accepts a statement indented deeper than its siblings;
+		// CPython rejects it ("unexpected indent").
+		col, prevEnd := int32(-1), int32(-1)
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			cn := &t.nodes[c]
+			if !cn.named || cn.kind == "comment" {
+				continue
+			}
+			if cn.line != prevEnd {
+				if col < 0 {
+					col = cn.col
+				} else if cn.col != col {
+					return "unexpected indent", c, false
+				}
+			}
+			prevEnd = cn.eline
+		}
+	case "expression_statement":
+		k := firstNamed(t, n)
+		switch t.kind(k) {
+		case "named_expression":
+			return "invalid syntax (an assignment expression needs parentheses as a statement)", n, false
+		case "list_splat":
+			return "can't use starred expression here", k, true
+		}
+	}
+	return "", n, false
+}
+
+// unparen strips the parentheses around a single expression: tree-sitter
+// reads a parenthesized target `(a)` as a tuple pattern without a comma.
+func unparen(t *ptree, n int32) int32 {
+	for n >= 0 {
+		switch t.nodes[n].kind {
+		case "tuple_pattern", "tuple", "parenthesized_expression":
+		default:
+			return n
+		}
+		var only int32 = -1
+		for c := t.nodes[n].first; c >= 0; c = t.nodes[c].next {
+			switch {
+			case t.nodes[c].kind == ",":
+				return n
+			case t.nodes[c].named && t.nodes[c].kind != "comment":
+				if only >= 0 {
+					return n
+				}
+				only = c
+			}
+		}
+		if only < 0 {
+			return n
+		}
+		n = only
+	}
+	return n
+}
+
+// argumentsError checks the order and uniqueness of a call's arguments.
+func argumentsError(t *ptree, n int32) (string, int32, bool) {
+	// Calls are the commonest node with children to compare, so keyword names
+	// are compared in place rather than collected into a map.
+	var kws [16]int32
+	seen := kws[:0]
+	kwSeen, kwSplat := false, false
+	for c := t.nodes[n].first; c >= 0; c = t.nodes[c].next {
+		switch t.nodes[c].kind {
+		case "keyword_argument":
+			name := t.field(c, "name")
+			for _, p := range seen {
+				if t.sameText(p, name) {
+					return fmt.Sprintf("keyword argument repeated: %s", t.text(name)), n, true
+				}
+			}
+			seen = append(seen, name)
+			kwSeen = true
+		case "dictionary_splat":
+			kwSplat = true
+		case "list_splat":
+			if kwSplat {
+				return "iterable argument unpacking follows keyword argument unpacking", n, false
+			}
+		case "(", ")", ",", "comment":
+		default:
+			if !t.nodes[c].named {
+				continue
+			}
+			if kwSplat {
+				return "positional argument follows keyword argument unpacking", n, false
+			}
+			if kwSeen {
+				return "positional argument follows keyword argument", n, false
+			}
+		}
+	}
+	return "", n, false
+}
+
+// parametersError checks a def's or lambda's parameter list the way
+// CPython's grammar and symbol table do.
+func parametersError(t *ptree, n int32) (string, int32, bool) {
+	var buf [16]int32
+	names := buf[:0]
+	sawDefault, star, kwSplat, slash := false, false, false, false
+	var bareStar int32 = -1 // a `*` that still needs a named parameter after it
+	for c := t.nodes[n].first; c >= 0; c = t.nodes[c].next {
+		kind := t.nodes[c].kind
+		if !t.nodes[c].named || kind == "comment" {
+			continue
+		}
+		if kwSplat {
+			return "arguments cannot follow var-keyword argument", c, false
+		}
+		var name int32 = -1
+		switch kind {
+		case "identifier":
+			name = c
+			if sawDefault && !star {
+				return "non-default argument follows default argument", n, false
+			}
+		case "typed_parameter":
+			name = firstNamed(t, c)
+			if sawDefault && !star && t.kind(name) == "identifier" {
+				return "non-default argument follows default argument", n, false
+			}
+		case "default_parameter", "typed_default_parameter":
+			name = t.field(c, "name")
+			sawDefault = true
+		case "list_splat_pattern", "keyword_separator":
+			if star {
+				return "* argument may appear only once", c, false
+			}
+			star = true
+			name = firstNamed(t, c)
+			if kind == "keyword_separator" {
+				bareStar = c
+				continue
+			}
+		case "positional_separator":
+			if slash {
+				return "/ may appear only once", c, false
+			}
+			if star {
+				return "/ must be ahead of *", c, false
+			}
+			slash = true
+			continue
+		case "dictionary_splat_pattern":
+			if bareStar >= 0 {
+				return "named arguments must follow bare *", bareStar, false
+			}
+			kwSplat = true
+			name = firstNamed(t, c)
+		}
+		bareStar = -1
+		if name >= 0 && t.nodes[name].kind == "identifier" {
+			for _, p := range names {
+				if t.sameText(p, name) {
+					return fmt.Sprintf("duplicate argument '%s' in function definition", t.text(name)), n, true
+				}
+			}
+			names = append(names, name)
+		}
+	}
+	if bareStar >= 0 {
+		return "named arguments must follow bare *", bareStar, false
+	}
+	return "", n, false
+}
+
+// badDeleteTarget returns the first part of a del target that cannot be
+// deleted, and how CPython names it; -1 when every part is deletable.
+func badDeleteTarget(t *ptree, n int32) (int32, string) {
+	switch t.nodes[n].kind {
+	case "identifier", "attribute", "subscript":
+		return -1, ""
+	case "expression_list", "tuple", "list", "parenthesized_expression", "pattern_list", "tuple_pattern", "list_pattern":
+		for c := t.nodes[n].first; c >= 0; c = t.nodes[c].next {
+			if t.nodes[c].named && t.nodes[c].kind != "comment" {
+				if bad, what := badDeleteTarget(t, c); bad >= 0 {
+					return bad, what
+				}
+			}
+		}
+		return -1, ""
+	case "call":
+		return n, "function call"
+	case "list_splat", "list_splat_pattern":
+		return n, "starred"
+	case "integer", "float", "string", "concatenated_string", "ellipsis":
+		return n, "literal"
+	case "true", "false", "none":
+		return n, t.text(n)
+	case "lambda":
+		return n, "lambda"
+	case "conditional_expression":
+		return n, "conditional expression"
+	case "named_expression":
+		return n, "named expression"
+	case "list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression":
+		return n, strings.ReplaceAll(strings.Replace(t.nodes[n].kind, "dictionary", "dict", 1), "_", " ")
+	case "dictionary":
+		return n, "dict literal"
+	case "set":
+		return n, "set display"
+	}
+	return n, "expression"
+}
+
+// integerError reports integer literals Python 3 refuses: the octal `0777`
+// and the long suffix `10L` of Python 2.
+func integerError(s string) string {
+	s = strings.ReplaceAll(s, "_", "")
+	if s == "" {
+		return ""
+	}
+	last := s[len(s)-1]
+	if last == 'j' || last == 'J' {
+		return "" // imaginary: `0777j` is fine
+	}
+	if len(s) > 1 && s[0] == '0' {
+		switch s[1] {
+		case 'x', 'X':
+			if last == 'l' || last == 'L' {
+				return "invalid hexadecimal literal"
+			}
+			return ""
+		case 'o', 'O':
+			if last == 'l' || last == 'L' {
+				return "invalid octal literal"
+			}
+			return ""
+		case 'b', 'B':
+			if last == 'l' || last == 'L' {
+				return "invalid binary literal"
+			}
+			return ""
+		}
+	}
+	if last == 'l' || last == 'L' {
+		return "invalid decimal literal (the L suffix is Python 2)"
+	}
+	if len(s) > 1 && s[0] == '0' && strings.Trim(s, "0") != "" {
+		return "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers"
+	}
+	return ""
+}
+
+// stringDelims returns the prefix letters ("rb", "f", "") and the quote
+// (a single or a triple quote) of string node n.
+func stringDelims(t *ptree, n int32) (prefix, quote string) {
+	start := t.nodes[n].first
+	if start < 0 || t.nodes[start].kind != "string_start" {
+		return "", ""
+	}
+	s := t.text(start)
+	j := strings.IndexAny(s, `"'`)
+	if j < 0 {
+		return s, ""
+	}
+	return s[:j], s[j:]
+}
+
+// stringError checks one string literal: bytes must be ASCII, \N{…} must
+// name a character, and before Python 3.12 an f-string's replacement fields
+// can hold neither a backslash nor the f-string's own quote.
+func stringError(t *ptree, n int32, py int) (string, int32, bool) {
+	prefix, quote := stringDelims(t, n)
+	if prefix == "" && quote == "" {
+		return "", n, false
+	}
+	raw := strings.ContainsAny(prefix, "rR")
+	bytesLit := strings.ContainsAny(prefix, "bB")
+	if bytesLit {
+		x := &t.nodes[n]
+		for _, b := range t.src[x.start:min(int(x.end), len(t.src))] {
+			if b >= 0x80 {
+				return "bytes can only contain ASCII literal characters", n, false
+			}
+		}
+		return "", n, false
+	}
+	fstring := strings.ContainsAny(prefix, "fF")
+	for c := t.nodes[n].first; c >= 0; c = t.nodes[c].next {
+		switch t.nodes[c].kind {
+		case "string_content":
+			if raw {
+				continue
+			}
+			for e := t.nodes[c].first; e >= 0; e = t.nodes[e].next {
+				if t.nodes[e].kind != "escape_sequence" {
+					continue
+				}
+				esc := t.text(e)
+				if !strings.HasPrefix(esc, `\N`) {
+					continue
+				}
+				name, ok := strings.CutPrefix(esc, `\N{`)
+				name, closed := strings.CutSuffix(name, "}")
+				if !ok || !closed || name == "" {
+					return "(unicode error) malformed \\N character escape", e, false
+				}
+				if !knownUnicodeName(name) {
+					return fmt.Sprintf("(unicode error) unknown Unicode character name %q in \\N{…}", name), e, false
+				}
+			}
+		case "interpolation":
+			if !fstring || py >= 12 {
+				continue
+			}
+			// Before 3.12 the tokenizer ends the f-string at its own quote,
+			// even inside a replacement field, and forbids backslashes there.
+			if expr := t.field(c, "expression"); expr >= 0 && strings.IndexByte(t.text(expr), '\\') >= 0 {
+				return "f-string expression part cannot include a backslash (allowed from Python 3.12)", expr, false
+			}
+			x := &t.nodes[c]
+			if x.end < x.start+2 || int(x.end) > len(t.src) {
+				continue // error recovery cut the field short; the ERROR node reports it
+			}
+			if inner := t.src[x.start+1 : x.end-1]; quote != "" && strings.Contains(string(inner), quote) {
+				return fmt.Sprintf("f-string: expecting '}' (a replacement field reuses the f-string's quote %s, allowed from Python 3.12)", quote), c, false
+			}
+		}
+	}
+	return "", n, false
+}
+
+// futureImportError checks a `from __future__ import`: it must come before
+// any other statement but the docstring, and name a feature that exists.
+func futureImportError(t *ptree, n int32) (string, bool) {
+	for c := t.nodes[n].first; c >= 0; c = t.nodes[c].next {
+		if t.nodes[c].field != "name" {
+			continue
+		}
+		name := c
+		if t.nodes[c].kind == "aliased_import" {
+			name = t.field(c, "name")
+		}
+		switch feat := t.text(name); feat {
+		case "nested_scopes", "generators", "division", "absolute_import", "with_statement",
+			"print_function", "unicode_literals", "barry_as_FLUFL", "generator_stop", "annotations":
+		case "braces":
+			return "not a chance", true
+		default:
+			return fmt.Sprintf("future feature %s is not defined", feat), true
+		}
+	}
+	const late = "from __future__ imports must occur at the beginning of the file"
+	if p := t.nodes[n].parent; p != 0 {
+		return late, true
+	}
+	first := true
+	for c := t.nodes[0].first; c >= 0 && c != n; c = t.nodes[c].next {
+		k := t.nodes[c].kind
+		if !t.nodes[c].named || k == "comment" {
+			continue
+		}
+		switch {
+		case k == "future_import_statement":
+		case first && isDocstring(t, c):
+		default:
+			return late, true
+		}
+		first = false
+	}
+	return "", false
+}
+
+// isDocstring reports whether statement n is a plain string on its own: a
+// bytes or f-string is not a docstring to Python.
+func isDocstring(t *ptree, n int32) bool {
+	if t.nodes[n].kind != "expression_statement" {
+		return false
+	}
+	e := firstNamed(t, n)
+	var parts []int32
+	switch t.kind(e) {
+	case "string":
+		parts = []int32{e}
+	case "concatenated_string":
+		parts = t.namedChildren(e)
+	default:
+		return false
+	}
+	for _, s := range parts {
+		prefix, _ := stringDelims(t, s)
+		if strings.ContainsAny(prefix, "bBfF") {
+			return false
+		}
+	}
+	return t.nodes[e].next < 0 || t.nodes[t.nodes[e].next].kind == "comment"
+}
+
+// declaredAfterUse checks a global or nonlocal statement against what its
+// scope did with the names before it: CPython's symbol table refuses a name
+// that is a parameter, or was already used, annotated or assigned.
+func declaredAfterUse(t *ptree, stmt int32, word string) string {
+	scope := int32(0)
+	for p := t.nodes[stmt].parent; p >= 0; p = t.nodes[p].parent {
+		if k := t.nodes[p].kind; k == "function_definition" || k == "class_definition" {
+			scope = p
+			break
+		}
+	}
+	for c := t.nodes[stmt].first; c >= 0; c = t.nodes[c].next {
+		if t.nodes[c].kind != "identifier" {
+			continue
+		}
+		name := t.text(c)
+		if t.nodes[scope].kind == "function_definition" && isParameter(t, t.field(scope, "parameters"), name) {
+			return fmt.Sprintf("name '%s' is parameter and %s", name, word)
+		}
+		body := scope
+		if scope != 0 {
+			body = t.field(scope, "body")
+		}
+		var u nameUse
+		if body >= 0 {
+			u.scan(t, body, name, t.nodes[stmt].start, false)
+		}
+		switch {
+		case u.used:
+			return fmt.Sprintf("name '%s' is used prior to %s declaration", name, word)
+		case u.annotated:
+			return fmt.Sprintf("annotated name '%s' can't be %s", name, word)
+		case u.assigned:
+			return fmt.Sprintf("name '%s' is assigned to before %s declaration", name, word)
+		}
+	}
+	return ""
+}
+
+func isParameter(t *ptree, params int32, name string) bool {
+	if params < 0 {
+		return false
+	}
+	for c := t.nodes[params].first; c >= 0; c = t.nodes[c].next {
+		id := int32(-1)
+		switch t.nodes[c].kind {
+		case "identifier":
+			id = c
+		case "default_parameter", "typed_default_parameter":
+			id = t.field(c, "name")
+		case "typed_parameter", "list_splat_pattern", "dictionary_splat_pattern":
+			id = firstNamed(t, c)
+		}
+		if id >= 0 && t.nodes[id].kind == "identifier" && t.text(id) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// nameUse is what a scope did with one name before a declaration.
+type nameUse struct{ used, annotated, assigned bool }
+
+// scan walks n's subtree up to byte offset before, staying in the scope:
+// nested functions, classes, lambdas and comprehensions have their own
+// (only a def's or class's name binds here). Imports are left out because
+// CPython does not count them against a later global. store is whether n is
+// an assignment target.
+func (u *nameUse) scan(t *ptree, n int32, name string, before uint32, store bool) {
+	parent := t.nodes[n].kind
+	for c := t.nodes[n].first; c >= 0 && t.nodes[c].start < before; c = t.nodes[c].next {
+		x := &t.nodes[c]
+		switch x.kind {
+		case "function_definition", "class_definition":
+			if id := t.field(c, "name"); id >= 0 && t.text(id) == name {
+				u.assigned = true
+			}
+			if x.kind == "class_definition" {
+				if sup := t.field(c, "superclasses"); sup >= 0 {
+					u.scan(t, sup, name, before, false)
+				}
+			}
+			continue
+		case "lambda", "list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression",
+			"global_statement", "nonlocal_statement", "import_statement", "import_from_statement", "future_import_statement":
+			continue
+		}
+		if x.field == "type" || x.field == "return_type" {
+			continue // annotations are not evaluated under `from __future__ import annotations`
+		}
+		target := isTarget(parent, x.field, store)
+		if x.kind != "identifier" {
+			u.scan(t, c, name, before, target)
+			continue
+		}
+		switch {
+		case t.text(c) != name,
+			x.field == "attribute" && parent == "attribute",
+			x.field == "name" && parent == "keyword_argument":
+		case target && parent == "assignment" && t.field(n, "type") >= 0:
+			u.annotated = true
+		case target:
+			u.assigned = true
+		default:
+			u.used = true
+		}
+	}
+}
+
+// isTarget reports whether a child in field of a parent node is assigned to,
+// given whether the parent itself is.
+func isTarget(parent, field string, parentIsTarget bool) bool {
+	switch {
+	case field == "left" && (parent == "assignment" || parent == "augmented_assignment" || parent == "for_statement"),
+		field == "alias":
+		return true
+	}
+	switch parent {
+	case "pattern_list", "tuple_pattern", "list_pattern", "list_splat_pattern", "parenthesized_expression", "tuple", "list", "as_pattern_target":
+		return parentIsTarget
+	}
+	return false
+}
+
+func inside(t *ptree, n int32, kinds ...string) bool {
+	for p := t.nodes[n].parent; p >= 0; p = t.nodes[p].parent {
+		k := t.nodes[p].kind
+		for _, want := range kinds {
+			if k == want {
+				return true
+			}
+		}
+		if k == "class_definition" && !oneOf("class_definition", kinds...) {
+			// A class body is not a function body.
+			for q := t.nodes[p].parent; q >= 0; q = t.nodes[q].parent {
+				if t.nodes[q].kind == "function_definition" {
+					return oneOf("function_definition", kinds...)
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+func inAsyncFunc(t *ptree, n int32) bool {
+	for p := t.nodes[n].parent; p >= 0; p = t.nodes[p].parent {
+		switch t.nodes[p].kind {
+		case "function_definition":
+			for c := t.nodes[p].first; c >= 0; c = t.nodes[c].next {
+				if t.nodes[c].kind == "async" {
+					return true
+				}
+			}
+			return false
+		case "lambda":
+			return false
+		}
+	}
+	return false
+}
+
+func inLoop(t *ptree, n int32) bool {
+	child := n
+	for p := t.nodes[n].parent; p >= 0; child, p = p, t.nodes[p].parent {
+		switch t.nodes[p].kind {
+		case "for_statement", "while_statement":
+			// Only the loop body counts; an else clause is outside the loop.
+			return t.nodes[child].field == "body"
+		case "function_definition", "class_definition", "lambda":
+			return false
+		}
+	}
+	return false
+}

@@ -1,0 +1,3 @@
+# -*- coding: utf-8 -*-
+ok = b"caf\xc3\xa9"
+bad = b"café"

@@ -1,0 +1,2 @@
+table = "orders"
+sql = f"select * from {"raw." + table}"

@@ -1,0 +1,2 @@
+"""Braces, please."""
+from __future__ import braces

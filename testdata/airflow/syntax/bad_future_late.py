@@ -1,0 +1,4 @@
+import os
+from __future__ import annotations
+
+print(os.sep)
