@@ -139,17 +139,17 @@ func writePlan(b *strings.Builder, env string, p *PlanDetails) {
 		}
 		rows = append(rows, fmt.Sprintf("| %s | `%s` | %s | %s |", tag, c.Address, c.Action, detail))
 	}
-	for _, c := range p.Changes {
+	for _, c := range p.classified {
 		if c.Risk == plan.High {
 			add(c, "🔴 stateful")
 		}
 	}
-	for _, c := range p.Changes {
+	for _, c := range p.classified {
 		if c.Risk == plan.Review {
 			add(c, string(c.Category))
 		}
 	}
-	for _, c := range p.Changes {
+	for _, c := range p.classified {
 		if c.Risk == plan.Low && c.Action != plan.NoOp && c.Action != plan.Read {
 			add(c, "")
 		}
@@ -167,7 +167,7 @@ func writePlan(b *strings.Builder, env string, p *PlanDetails) {
 
 func countActing(p *PlanDetails) int {
 	n := 0
-	for _, c := range p.Changes {
+	for _, c := range p.classified {
 		if c.Action != plan.NoOp && c.Action != plan.Read {
 			n++
 		}

@@ -68,14 +68,28 @@ type PlanDetails struct {
 	FormatVersion    string              `json:"format_version,omitempty"`
 	TerraformVersion string              `json:"terraform_version,omitempty"`
 	Counts           map[plan.Action]int `json:"counts"`
-	// Changes lists every resource change of the plan exactly once.
-	Changes          []plan.Change `json:"changes"`
-	StatefulDestroys []string      `json:"stateful_destroys"`
-	IAMChanges       []string      `json:"iam_changes"`
-	NetworkChanges   []string      `json:"network_changes"`
-	Incomplete       bool          `json:"incomplete,omitempty"`
+	// Changes lists every resource change of the plan exactly once, as the
+	// five fields tools build on; what else the plan says of each change
+	// feeds the summary and the signals.
+	Changes          []PlanChange `json:"changes"`
+	StatefulDestroys []string     `json:"stateful_destroys"`
+	IAMChanges       []string     `json:"iam_changes"`
+	NetworkChanges   []string     `json:"network_changes"`
+	Incomplete       bool         `json:"incomplete,omitempty"`
 	// Error says why the plan could not be read or produced.
 	Error string `json:"error,omitempty"`
+	// classified is the full classification of each change, in the order of Changes.
+	classified []plan.Change
+}
+
+// PlanChange is one resource change of a plan as details.plans.<env>.changes
+// lists it. Like everything the plan package returns, it holds no value.
+type PlanChange struct {
+	Address      string      `json:"address"`
+	Type         string      `json:"type"`
+	Action       plan.Action `json:"action"`
+	ActionReason string      `json:"action_reason"`
+	Stateful     bool        `json:"stateful"`
 }
 
 // Run checks the stacks the change touches and classifies the plans.
@@ -166,13 +180,16 @@ func stackTouched(st Stack, head checks.Tree, changes []checks.Change) bool {
 }
 
 func classify(env, source string, data []byte, stateful plan.StatefulSet) *PlanDetails {
-	pd := &PlanDetails{Source: source, Counts: map[plan.Action]int{}, Changes: []plan.Change{}, StatefulDestroys: []string{}, IAMChanges: []string{}, NetworkChanges: []string{}}
+	pd := &PlanDetails{Source: source, Counts: map[plan.Action]int{}, Changes: []PlanChange{}, StatefulDestroys: []string{}, IAMChanges: []string{}, NetworkChanges: []string{}}
 	p, err := plan.Parse("plan for "+env, data, stateful)
 	if err != nil {
 		pd.Error = err.Error()
 		return pd
 	}
-	pd.Hash, pd.FormatVersion, pd.TerraformVersion, pd.Counts, pd.Changes, pd.Incomplete = p.Hash, p.FormatVersion, p.TerraformVersion, p.Counts, p.Changes, p.Incomplete
+	pd.Hash, pd.FormatVersion, pd.TerraformVersion, pd.Counts, pd.classified, pd.Incomplete = p.Hash, p.FormatVersion, p.TerraformVersion, p.Counts, p.Changes, p.Incomplete
+	for _, c := range p.Changes {
+		pd.Changes = append(pd.Changes, PlanChange{Address: c.Address, Type: c.Type, Action: c.Action, ActionReason: c.ActionReason, Stateful: c.Stateful})
+	}
 	for _, c := range p.StatefulDestroys() {
 		pd.StatefulDestroys = append(pd.StatefulDestroys, c.Address)
 	}
@@ -216,7 +233,7 @@ func runPlans(ctx context.Context, in *checks.Input, plans map[string]*PlanDetai
 
 func runPlan(ctx context.Context, in *checks.Input, c *config.Component, env string, stateful plan.StatefulSet) *PlanDetails {
 	failed := func(format string, args ...any) *PlanDetails {
-		return &PlanDetails{Source: "executor", Counts: map[plan.Action]int{}, Changes: []plan.Change{}, StatefulDestroys: []string{}, IAMChanges: []string{}, NetworkChanges: []string{}, Error: fmt.Sprintf(format, args...)}
+		return &PlanDetails{Source: "executor", Counts: map[plan.Action]int{}, Changes: []PlanChange{}, StatefulDestroys: []string{}, IAMChanges: []string{}, NetworkChanges: []string{}, Error: fmt.Sprintf(format, args...)}
 	}
 	dir, err := os.MkdirTemp("", "conveyor-plan-")
 	if err != nil {
@@ -394,7 +411,7 @@ func signals(in *checks.Input, d *Details, tfChanges []checks.Change, owners []s
 		if len(p.StatefulDestroys) == 0 {
 			continue
 		}
-		for _, c := range p.Changes {
+		for _, c := range p.classified {
 			if c.Stateful && c.Destroys() {
 				why := ""
 				if c.ActionReason != "" {

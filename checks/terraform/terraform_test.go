@@ -102,6 +102,9 @@ func TestRunWithPlans(t *testing.T) {
 				t.Errorf("change %v lacks %s", c["address"], k)
 			}
 		}
+		if len(c) != 5 {
+			t.Errorf("change %v has %d fields, want exactly address, type, action, action_reason, stateful", c["address"], len(c))
+		}
 		if !valid[c["action"].(string)] {
 			t.Errorf("action %v", c["action"])
 		}
