@@ -740,7 +740,7 @@ func summarize(d Details, res checks.Result, notes []string) (string, string) {
 		}
 	}
 	if len(d.Unknowns) > 0 {
-		fmt.Fprintf(&b, "\n%d Jinja expressions could not be resolved statically; the graph may miss edges there (see details.unknowns).\n", len(d.Unknowns))
+		fmt.Fprintf(&b, "\n%d Jinja expressions could not be resolved statically, so the graph may miss edges and configs there (see details.unknowns).\n", len(d.Unknowns))
 	}
 	return title, b.String()
 }
