@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
@@ -61,6 +62,9 @@ type App struct {
 	Audit *store.AuditLog
 	// Deploys is the deploy side when Options.Deploy was set; nil otherwise.
 	Deploys *Deploys
+	// Redactor masks the webhook secrets and the App's private key in
+	// everything written to GitHub; write through it (timeline.New) too.
+	Redactor *timeline.Redactor
 }
 
 // New wires the App. Nothing starts until Start.
@@ -93,7 +97,7 @@ func New(opts Options) (*App, error) {
 	}
 	secrets := cfg.WebhookSecretValues()
 	audit := store.NewAuditLog(opts.Store)
-	redactor := timeline.NewRedactor(secrets...)
+	redactor := timeline.NewRedactor(append(privateKeySecrets(opts.PrivateKey), secrets...)...)
 	var deploys *Deploys
 	var releases handlers.Releases
 	ops := opts.Operations
@@ -132,7 +136,38 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	return &App{Webhook: srv, Clients: clients, Metrics: metrics, Store: opts.Store, Audit: audit, Deploys: deploys}, nil
+	return &App{Webhook: srv, Clients: clients, Metrics: metrics, Store: opts.Store, Audit: audit, Deploys: deploys, Redactor: redactor}, nil
+}
+
+// minKeyLine is the shortest line of a private key masked on its own: a
+// PEM body's last line can be a few characters, which would mask unrelated
+// text and reveal nothing of the key anyway.
+const minKeyLine = 16
+
+// privateKeySecrets are the forms in which the App's private key could leak
+// into a check run or comment: the whole PEM, its body as one string, and
+// each of its lines (a pasted or reflowed key keeps its lines).
+func privateKeySecrets(pemBytes []byte) []string {
+	key := strings.TrimSpace(strings.ReplaceAll(string(pemBytes), "\r\n", "\n"))
+	if key == "" {
+		return nil
+	}
+	out := []string{key}
+	var body strings.Builder
+	for _, line := range strings.Split(key, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "-----") || strings.Contains(line, ":") {
+			continue // armour and headers ("Proc-Type: …") are not secret
+		}
+		body.WriteString(line)
+		if len(line) >= minKeyLine {
+			out = append(out, line)
+		}
+	}
+	if body.Len() >= minKeyLine {
+		out = append(out, body.String())
+	}
+	return out
 }
 
 // Handler serves the webhook endpoint, health, readiness and metrics.

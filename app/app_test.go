@@ -19,6 +19,7 @@ import (
 	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/internal/githubemu"
 	"github.com/parcelflow/conveyor/store"
+	"github.com/parcelflow/conveyor/timeline"
 )
 
 const (
@@ -64,9 +65,10 @@ type server struct {
 // e2e is a GitHub emulator that sends its webhooks, signed, to whichever
 // server is running.
 type e2e struct {
-	emu  *githubemu.Emulator
-	repo *githubemu.Repo
-	dir  string
+	emu    *githubemu.Emulator
+	repo   *githubemu.Repo
+	dir    string
+	checks []checks.Check // beside the built-in ones
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -87,7 +89,7 @@ components:
 		"dags/daily.py": "from airflow import DAG\n",
 		"README.md":     "data platform\n",
 	}, "initial", "alice")
-	return &e2e{emu: emu, repo: repo, dir: t.TempDir()}
+	return &e2e{emu: emu, repo: repo, dir: t.TempDir(), checks: []checks.Check{crashes{}, noisy{}}}
 }
 
 // openPR opens a pull request before any server listens (its webhooks are
@@ -122,7 +124,7 @@ inbox:
 		t.Fatal(err)
 	}
 	a, err := app.New(app.Options{Config: cfg, PrivateKey: e.emu.AppPrivateKeyPEM(), Store: db, Logger: zerolog.Nop(),
-		Checks: []checks.Check{crashes{}, noisy{}}})
+		Checks: e.checks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,5 +334,68 @@ func TestEndToEnd(t *testing.T) {
 
 	if u := e.emu.UnmatchedCalls(); len(u) > 0 {
 		t.Errorf("calls to routes GitHub does not have: %+v", u)
+	}
+}
+
+// leaks is a check that prints what it should not: the App's private key,
+// whole and one line of it, as a careless debug line would.
+type leaks struct{ key string }
+
+func (leaks) Name() string               { return "e2e/leaks" }
+func (leaks) Applies(*checks.Input) bool { return true }
+func (l leaks) Run(context.Context, *checks.Input) (checks.Result, error) {
+	lines := strings.Split(l.key, "\n")
+	return checks.Result{Conclusion: checks.Neutral, Title: "debug",
+		Summary: "environment:\n" + l.key, Text: "second line: " + lines[2]}, nil
+}
+
+func TestThePrivateKeyIsMasked(t *testing.T) {
+	e := newE2E(t)
+	key := string(e.emu.AppPrivateKeyPEM())
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(key), "\n") {
+		if !strings.HasPrefix(l, "-----") && len(l) >= 16 {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 10 {
+		t.Fatalf("the emulator's key has %d body lines; the test needs a real PEM", len(lines))
+	}
+	e.checks = []checks.Check{leaks{key: key}}
+	pr := e.openPR()
+	s := e.start(t, true)
+	head := e.repo.Commit("feature", map[string]string{"dags/daily.py": "from airflow import DAG\n# again\n"}, "again", "alice")
+	s.idle(t)
+
+	w := timeline.New(e.emu.Client(), owner, repoName, s.app.Redactor)
+	if _, err := w.Comment(context.Background(), pr.Number, "Pasted by mistake:\n```\n"+key+"```\nand reflowed: "+strings.Join(lines[3:6], " ")); err != nil {
+		t.Fatal(err)
+	}
+	comments := pr.Comments()
+	if len(comments) == 0 {
+		t.Fatal("the comment was not posted")
+	}
+	run := e.once(t, head, "conveyor/config", "conveyor/airflow", "conveyor/policy", "e2e/leaks")["e2e/leaks"]
+	written := map[string]string{
+		"comment":           comments[len(comments)-1].Body,
+		"check run summary": run.Output.Summary,
+		"check run text":    run.Output.Text,
+	}
+	for where, body := range written {
+		if !strings.Contains(body, timeline.Mask) {
+			t.Errorf("%s shows no mask", where)
+		}
+		for i, l := range lines {
+			if strings.Contains(body, l) {
+				t.Errorf("%s shows line %d of the private key", where, i+1)
+			}
+		}
+	}
+	for _, c := range e.emu.Calls() {
+		for _, l := range lines {
+			if strings.Contains(string(c.Body), l) {
+				t.Fatalf("%s %s sent a line of the private key to GitHub", c.Method, c.Path)
+			}
+		}
 	}
 }
