@@ -145,6 +145,12 @@ func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string, 
 		}
 		out.StoppedAt, out.Reason = res.StoppedAt, res.Reason
 	}
+	if fe, ok := errors.AsType[*deploy.FailedError](err); ok {
+		// It ran and failed (and was rolled back, or says what it left):
+		// running the flow again would only deploy the bad release again.
+		out.StoppedAt, out.Reason, out.Failed = fe.Deployment.Env, fe.Error(), true
+		return out, nil
+	}
 	return out, err
 }
 

@@ -39,6 +39,11 @@ type FlowOutcome struct {
 	Deployed []string
 	// StoppedAt is the environment the flow did not enter, and why.
 	StoppedAt, Reason string
+	// Failed says the deployment to StoppedAt ran and failed (Reason says
+	// how, and whether it was rolled back). That is the flow's outcome, to
+	// report on the PR, not an error: running the flow again would deploy
+	// the same bad release again.
+	Failed bool
 }
 
 // FlowGate is what the merge flow knows of an environment it is about to
@@ -64,7 +69,10 @@ type Releases interface {
 	// Publish builds, stores and registers the release of m.Tree and returns its ID.
 	Publish(ctx context.Context, m Merge) (string, error)
 	// Flow takes the release through the chain as far as its risk allows,
-	// asking gate before it enters each environment.
+	// asking gate before it enters each environment. A deployment that ran
+	// and failed is an outcome (FlowOutcome.Failed), not an error; an error
+	// means the flow could not be carried out (the store or GitHub could
+	// not be reached, an environment is held) and is worth retrying.
 	Flow(ctx context.Context, m Merge, releaseID string, gate GateFunc) (FlowOutcome, error)
 }
 
@@ -81,7 +89,8 @@ func (h *Push) Handles() []string { return []string{"push"} }
 
 // Handle runs the merge flow for a push to the default branch. It returns an
 // error (so the delivery is retried) only when the release or the flow could
-// not be carried out; Publish and Flow are idempotent, so a retry resumes.
+// not be carried out; Publish and Flow are idempotent, so a retry resumes. A
+// deployment that ran and failed is said on the PR and not retried.
 func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	if h.deps.Releases == nil {
 		return nil
@@ -299,7 +308,9 @@ func flowResult(out FlowOutcome, err error) string {
 	if len(out.Deployed) > 0 {
 		fmt.Fprintf(&b, "✅ Deployed to %s.", strings.Join(out.Deployed, ", "))
 	}
-	if err != nil {
+	if out.Failed {
+		fmt.Fprintf(&b, "\n\n❌ **The deployment to %s failed**, so the release goes no further: `%s`\n\nIt is not retried; a fix merged after it ships as a new release.", out.StoppedAt, out.Reason)
+	} else if err != nil {
 		fmt.Fprintf(&b, "\n\n❌ Stopped at %s: `%s`", out.StoppedAt, err.Error())
 	} else if out.StoppedAt != "" {
 		fmt.Fprintf(&b, "\n\n⏸️ Waiting before %s: %s.", out.StoppedAt, out.Reason)
