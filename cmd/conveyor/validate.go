@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/parcelflow/conveyor/checks"
@@ -71,14 +72,29 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "conveyor validate: --repo %s is not a directory\n", *repo)
 		return exitUsage
 	}
-	in, baseName, headName, err := loadTrees(ctx, *repo, *base, *head)
+	in, cfgState, baseName, headName, err := loadTrees(ctx, *repo, *base, *head)
 	if err != nil {
 		fmt.Fprintf(stderr, "conveyor validate: %v\n", err)
 		return exitUsage
 	}
 	if len(plans) > 0 {
+		// A plan for an environment the config does not have would be
+		// classified and then gated by nothing: most likely a typo (prd=).
+		var envs []string
+		known := map[string]bool{}
+		for _, e := range in.Config.Environments {
+			envs = append(envs, e.Name)
+			known[e.Name] = true
+		}
+		for _, env := range sortedPlanEnvs(plans) {
+			if !known[env] {
+				fmt.Fprintf(stderr, "conveyor validate: --plan %s=%s: unknown environment %q (known: %s)\n", env, plans[env], env, strings.Join(envs, ", "))
+				return exitUsage
+			}
+		}
 		in.Plans = map[string][]byte{}
-		for env, file := range plans {
+		for _, env := range sortedPlanEnvs(plans) {
+			file := plans[env]
 			data, err := os.ReadFile(file)
 			if err != nil {
 				fmt.Fprintf(stderr, "conveyor validate: --plan %s=%s: %v\n", env, file, err)
@@ -122,10 +138,6 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	results := checks.RunAll(ctx, cs, in)
 
-	source := "file"
-	if in.Config.Detected {
-		source = "detected"
-	}
 	switch *format {
 	case "json":
 		enc := json.NewEncoder(stdout)
@@ -135,12 +147,12 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				results[i].Annotations = []checks.Annotation{}
 			}
 		}
-		if err := enc.Encode(validateOutput{Repo: *repo, Base: baseName, Head: headName, Config: source, Checks: results}); err != nil {
+		if err := enc.Encode(validateOutput{Repo: *repo, Base: baseName, Head: headName, Config: string(cfgState), Checks: results}); err != nil {
 			fmt.Fprintf(stderr, "conveyor validate: %v\n", err)
 			return exitUsage
 		}
 	default:
-		printText(stdout, in, baseName, headName, results, *verbose)
+		printText(stdout, in, cfgState, baseName, headName, results, *verbose)
 	}
 	return exitCode(results)
 }
@@ -161,9 +173,12 @@ func exitCode(results []checks.Result) int {
 	return code
 }
 
-func printText(w io.Writer, in *checks.Input, base, head string, results []checks.Result, verbose bool) {
-	if in.Config.Detected {
+func printText(w io.Writer, in *checks.Input, cfg configState, base, head string, results []checks.Result, verbose bool) {
+	switch cfg {
+	case configDetected:
 		fmt.Fprintln(w, "No .conveyor.yml: components detected from the files; checks run with default settings.")
+	case configInvalid:
+		fmt.Fprintln(w, ".conveyor.yml is invalid (see conveyor/config): the other checks run on components detected from the files, with default settings.")
 	}
 	if base != "" {
 		fmt.Fprintf(w, "Comparing %s → %s: %d changed files\n", base, orDefault(head, "working tree"), len(in.Changes))
@@ -172,7 +187,11 @@ func printText(w io.Writer, in *checks.Input, base, head string, results []check
 		mark := map[checks.Conclusion]string{checks.Success: "✓", checks.Failure: "✗", checks.Neutral: "•", checks.Skipped: "-", checks.ActionRequired: "!"}[r.Conclusion]
 		fmt.Fprintf(w, "\n%s %s  %s — %s\n", mark, r.Name, r.Conclusion, r.Title)
 		for _, a := range r.Annotations {
-			fmt.Fprintf(w, "  %s:%d: %s [%s] %s\n", a.Path, a.StartLine, a.Level, a.Rule, a.Message)
+			at := fmt.Sprintf("%s:%d", a.Path, a.StartLine)
+			if a.StartColumn > 0 {
+				at += fmt.Sprintf(":%d", a.StartColumn)
+			}
+			fmt.Fprintf(w, "  %s: %s [%s] %s\n", at, a.Level, a.Rule, a.Message)
 		}
 		if verbose && r.Summary != "" {
 			for _, line := range strings.Split(strings.TrimRight(r.Summary, "\n"), "\n") {
@@ -189,40 +208,76 @@ func orDefault(s, def string) string {
 	return s
 }
 
+// configState says where the config governing a run came from.
+type configState string
+
+const (
+	// configFile: a valid .conveyor.yml.
+	configFile configState = "file"
+	// configDetected: no .conveyor.yml; components detected from the files.
+	configDetected configState = "detected"
+	// configInvalid: a .conveyor.yml that does not parse or validate;
+	// conveyor/config reports why, the other checks run on detected components.
+	configInvalid configState = "invalid"
+)
+
+func stateOf(in *checks.Input, cfgErr error) configState {
+	switch {
+	case cfgErr != nil:
+		return configInvalid
+	case in.Config.Detected:
+		return configDetected
+	}
+	return configFile
+}
+
+func sortedPlanEnvs(p planFlags) []string {
+	envs := make([]string, 0, len(p))
+	for env := range p {
+		envs = append(envs, env)
+	}
+	sort.Strings(envs)
+	return envs
+}
+
 // loadTrees reads base and head. In a git repo the base is a ref (by default
 // the merge base with main or master) and the head a ref or the working tree;
 // a plain directory has an empty base, so every file counts as new.
-func loadTrees(ctx context.Context, dir, baseRef, headRef string) (*checks.Input, string, string, error) {
+func loadTrees(ctx context.Context, dir, baseRef, headRef string) (*checks.Input, configState, string, string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
 	if !checks.IsGitRepo(ctx, abs) {
 		if baseRef != "" || headRef != "" {
-			return nil, "", "", errors.New("--base and --head need a git repository")
+			return nil, "", "", "", errors.New("--base and --head need a git repository")
 		}
 		head, err := checks.ReadDir(abs)
 		if err != nil {
-			return nil, "", "", err
+			return nil, "", "", "", err
 		}
 		in := checks.NewInput(checks.EmptyTree, head)
 		// A plain directory has no base branch: its own config governs it.
-		in.Config, in.ConfigErr = checks.LoadRepoConfig(head, head)
+		// That config is part of the change (every file is new), so
+		// conveyor/config validates it as this change's, once; reporting it
+		// again as a base-branch error would say every problem twice.
+		cfg, cfgErr := checks.LoadRepoConfig(head, head)
+		in.Config, in.ConfigErr = cfg, nil
 		in.HeadDir = abs
-		return in, "", "", nil
+		return in, stateOf(in, cfgErr), "", "", nil
 	}
 	var head checks.Tree
 	headDir := ""
 	if headRef == "" {
 		t, err := checks.ReadDir(abs)
 		if err != nil {
-			return nil, "", "", err
+			return nil, "", "", "", err
 		}
 		head, headDir = t, abs
 	} else {
 		t, err := checks.ReadGitRef(ctx, abs, headRef)
 		if err != nil {
-			return nil, "", "", err
+			return nil, "", "", "", err
 		}
 		head = t
 	}
@@ -233,13 +288,13 @@ func loadTrees(ctx context.Context, dir, baseRef, headRef string) (*checks.Input
 	if baseRef != "" {
 		t, err := checks.ReadGitRef(ctx, abs, baseRef)
 		if err != nil {
-			return nil, "", "", err
+			return nil, "", "", "", err
 		}
 		base = t
 	}
 	in := checks.NewInput(base, head)
 	in.HeadDir = headDir
-	return in, baseRef, headRef, nil
+	return in, stateOf(in, in.ConfigErr), baseRef, headRef, nil
 }
 
 // defaultBase finds the merge base of head with main or master, if either exists.
