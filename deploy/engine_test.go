@@ -552,3 +552,74 @@ func TestResumeLeavesLiveDeploymentsAlone(t *testing.T) {
 		h.assertBucket("dev", v2)
 	})
 }
+
+// TestRollbackOnlyGoesBack: a rollback returns to a release the environment
+// went through on its way to what it runs now, with that release's
+// warehouse state from restore points. A release that was rolled back from
+// is newer than what runs: restore points cannot take the warehouse
+// forward, so a rollback to it is refused and points to /promote, and
+// nothing changes.
+func TestRollbackOnlyGoesBack(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 4)
+	e := h.engine("engine-a", time.Minute)
+	rel := func(gen int, amount int) *Deployment {
+		t.Helper()
+		v := h.build(e, version{gen: gen, changed: map[int]string{0: fmt.Sprintf("v%d\n", gen)}, orders: fmt.Sprintf(`SELECT 1 AS id, %d AS amount`, amount)}, "low", gen)
+		d, err := e.Deploy(ctx, Request{ReleaseID: v.ID, Env: "prod", Actor: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	v1, v2, v3 := rel(1, 10), rel(2, 20), rel(3, 30)
+	if o := h.orders("prod"); o != "1:30" {
+		t.Fatalf("prod orders %q, want v3's", o)
+	}
+
+	// Back past v2 to v1: v2's restore point holds v1's warehouse.
+	rb, err := e.Rollback(ctx, Request{Env: "prod", Actor: "bob", ReleaseID: v1.ReleaseID[:12]})
+	if err != nil || rb.ReleaseID != v1.ReleaseID {
+		t.Fatalf("rollback to v1: %v", err)
+	}
+	if o := h.orders("prod"); o != "1:10" {
+		t.Fatalf("prod orders after the rollback to v1 = %q, want v1's", o)
+	}
+
+	for name, target := range map[string]string{"v2": v2.ReleaseID, "v3": v3.ReleaseID} {
+		_, err := e.Rollback(ctx, Request{Env: "prod", Actor: "bob", ReleaseID: target[:12]})
+		if err == nil || !strings.Contains(err.Error(), "newer than what prod runs") || !strings.Contains(err.Error(), "/promote prod") {
+			t.Fatalf("rollback to %s, rolled back from, must be refused pointing to /promote; got %v", name, err)
+		}
+	}
+	if o := h.orders("prod"); o != "1:10" {
+		t.Fatalf("a refused rollback changed the warehouse: orders %q", o)
+	}
+	if cur, _ := e.Current(ctx, "prod"); cur.ID != rb.ID {
+		t.Fatalf("a refused rollback deployed %s", cur.ID)
+	}
+
+	// v2 promoted again goes on top of v1; v4 on top of it. Rolling back
+	// from v4 returns to v2 with v2's warehouse, then to v1 with v1's.
+	if _, err := e.Deploy(ctx, Request{ReleaseID: v2.ReleaseID, Env: "prod", Actor: "carol", Reason: "promote"}); err != nil {
+		t.Fatal(err)
+	}
+	rel(4, 40)
+	back, err := e.Rollback(ctx, Request{Env: "prod", Actor: "bob"})
+	if err != nil || back.ReleaseID != v2.ReleaseID {
+		t.Fatalf("default rollback from v4 went to %v (%v), want v2", back, err)
+	}
+	if o := h.orders("prod"); o != "1:20" {
+		t.Fatalf("prod orders after the rollback to v2 = %q, want v2's", o)
+	}
+	back, err = e.Rollback(ctx, Request{Env: "prod", Actor: "bob"})
+	if err != nil || back.ReleaseID != v1.ReleaseID {
+		t.Fatalf("default rollback from v2 went to %v (%v), want v1", back, err)
+	}
+	if o := h.orders("prod"); o != "1:10" {
+		t.Fatalf("prod orders after the rollback to v1 = %q, want v1's", o)
+	}
+	if _, err := e.Rollback(ctx, Request{Env: "prod", Actor: "bob"}); err == nil || !strings.Contains(err.Error(), "no earlier good release") {
+		t.Fatalf("v1 was the first release of prod: nothing is below it, got %v", err)
+	}
+}

@@ -177,36 +177,84 @@ func (e *Engine) Rollback(ctx context.Context, req Request) (*Deployment, error)
 	return e.start(ctx, req, KindRollback, cur.ReleaseID)
 }
 
+// rollbackTarget picks the release a rollback of cur's environment returns
+// to: want (an ID or a unique prefix) or, when empty, the release right
+// below the current one in the environment's lineage.
 func rollbackTarget(hist []*Deployment, cur *Deployment, want string) (string, error) {
-	bad := map[string]bool{cur.ReleaseID: true}
-	for _, h := range hist {
-		if h.Kind == KindRollback && h.State == StateSucceeded && h.Details.RolledBackRelease != "" {
-			bad[h.Details.RolledBackRelease] = true
+	line := lineage(hist)
+	below := map[string]bool{}
+	for _, id := range line {
+		if id != cur.ReleaseID {
+			below[id] = true
 		}
 	}
-	if want != "" {
-		var found []string
-		for _, h := range hist {
-			if h.State == StateSucceeded && strings.HasPrefix(h.ReleaseID, want) && !slices.Contains(found, h.ReleaseID) {
-				found = append(found, h.ReleaseID)
+	if want == "" {
+		for i := len(line) - 1; i >= 0; i-- {
+			if line[i] != cur.ReleaseID {
+				return line[i], nil
 			}
 		}
-		switch {
-		case len(found) == 0:
-			return "", fmt.Errorf("deploy: release %s never ran successfully in %s", want, cur.Env)
-		case len(found) > 1:
-			return "", fmt.Errorf("deploy: %s matches %d releases in %s; give more of the ID", want, len(found), cur.Env)
-		case found[0] == cur.ReleaseID:
-			return "", fmt.Errorf("deploy: %s already runs release %s", cur.Env, release.Short(want))
-		}
-		return found[0], nil
+		return "", fmt.Errorf("deploy: %s has no earlier good release to roll back to", cur.Env)
 	}
+	var found []string
 	for _, h := range hist {
-		if h.State == StateSucceeded && !bad[h.ReleaseID] && h.CreatedAt.Before(cur.CreatedAt) {
-			return h.ReleaseID, nil
+		if h.State == StateSucceeded && strings.HasPrefix(h.ReleaseID, want) && !slices.Contains(found, h.ReleaseID) {
+			found = append(found, h.ReleaseID)
 		}
 	}
-	return "", fmt.Errorf("deploy: %s has no earlier good release to roll back to", cur.Env)
+	switch {
+	case len(found) == 0:
+		return "", fmt.Errorf("deploy: release %s never ran successfully in %s", want, cur.Env)
+	case len(found) > 1:
+		return "", fmt.Errorf("deploy: %s matches %d releases in %s; give more of the ID", want, len(found), cur.Env)
+	case found[0] == cur.ReleaseID:
+		return "", fmt.Errorf("deploy: %s already runs release %s", cur.Env, release.Short(want))
+	case !below[found[0]]:
+		// Its warehouse changes were undone by a rollback since (or it came
+		// after what runs now): going to it re-applies them, which only a
+		// deployment does; restore points can only take the warehouse back.
+		return "", fmt.Errorf("deploy: release %s is newer than what %s runs (%s): it was rolled back from %s since; a rollback only goes back — /promote %s deploys it again",
+			release.Short(found[0]), cur.Env, release.Short(cur.ReleaseID), cur.Env, cur.Env)
+	}
+	return found[0], nil
+}
+
+// lineage is the chain of releases an environment went through to reach
+// the one it runs, oldest first, from its history (newest first): each
+// successful deployment of a different release goes on top, and a
+// successful rollback to R takes off everything above R. The releases below
+// the top are what a rollback can return to: each one's warehouse state is
+// held by the restore points of the deployment that went on top of it.
+func lineage(hist []*Deployment) []string {
+	var line []string
+	for _, h := range slices.Backward(hist) {
+		if h.State != StateSucceeded {
+			continue
+		}
+		if h.Kind == KindRollback {
+			// The newest entry of the target: the state its latest deployment left.
+			if i := lastIndex(line, h.ReleaseID); i >= 0 {
+				line = line[:i+1]
+			} else {
+				// Its target is older than the history read: start from it.
+				line = []string{h.ReleaseID}
+			}
+			continue
+		}
+		if len(line) == 0 || line[len(line)-1] != h.ReleaseID {
+			line = append(line, h.ReleaseID)
+		}
+	}
+	return line
+}
+
+func lastIndex(ss []string, s string) int {
+	for i := len(ss) - 1; i >= 0; i-- {
+		if ss[i] == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // restoreWarehouse is a rollback's first step: it finds the restore points
