@@ -257,8 +257,8 @@ func TestPullRequestRunsEveryApplicableCheck(t *testing.T) {
 			if len(r.Output.Annotations) != tt.annotations {
 				t.Errorf("%d annotations, want %d", len(r.Output.Annotations), tt.annotations)
 			}
-			if r.HeadSHA != sha || r.ExternalID != tt.check+"@"+delivery || !strings.Contains(r.DetailsURL, "check="+tt.check) {
-				t.Errorf("run at %s external id %q details %q; want the PR head, name@delivery and a details link", r.HeadSHA, r.ExternalID, r.DetailsURL)
+			if r.HeadSHA != sha || !strings.HasPrefix(r.ExternalID, tt.check+"@"+delivery+"#") || !strings.Contains(r.DetailsURL, "check="+tt.check) {
+				t.Errorf("run at %s external id %q details %q; want the PR head, name@delivery#… and a details link", r.HeadSHA, r.ExternalID, r.DetailsURL)
 			}
 		})
 	}
@@ -469,7 +469,7 @@ func TestCheckRunRerequestedRerunsOnlyThatCheck(t *testing.T) {
 		}
 	}
 	rerun := after["test/noisy"][1]
-	if rerun.ExternalID != "test/noisy@"+delivery || rerun.Status != "completed" || len(rerun.Output.Annotations) != 120 {
+	if !strings.HasPrefix(rerun.ExternalID, "test/noisy@"+delivery+"#") || rerun.Status != "completed" || len(rerun.Output.Annotations) != 120 {
 		t.Errorf("re-run = %s/%s with %d annotations, external id %q", rerun.Status, rerun.Conclusion, len(rerun.Output.Annotations), rerun.ExternalID)
 	}
 	h.assertAllCompleted(t, sha)
@@ -761,7 +761,7 @@ func TestCheckRunActions(t *testing.T) {
 	if fmt.Sprint(b.pressed) != "[test/panics:waive]" {
 		t.Fatalf("presses = %v", b.pressed)
 	}
-	if c := pr.Comments(); len(c) != 1 || c[0].Body != "Waiver requested for test/panics" {
+	if c := pr.Comments(); len(c) != 1 || timeline.CommentText(c[0].Body) != "Waiver requested for test/panics" {
 		t.Fatalf("comments = %+v", c)
 	}
 	if n := len(h.repo.CheckRuns(pr.HeadSHA())); n != len(runs) {

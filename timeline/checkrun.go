@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v74/github"
+	"github.com/rs/zerolog"
 
 	"github.com/parcelflow/conveyor/checks"
 )
@@ -21,7 +22,8 @@ const (
 // RunOption sets an optional field of a new check run.
 type RunOption func(*github.CreateCheckRunOptions)
 
-// ExternalID sets the run's reference in Conveyor, e.g. "conveyor/config@<delivery>".
+// ExternalID sets the run's reference in Conveyor, e.g. "conveyor/config@<delivery>";
+// the writer appends "#" and a value unique to the creation.
 func ExternalID(id string) RunOption {
 	return func(o *github.CreateCheckRunOptions) {
 		if id != "" {
@@ -65,14 +67,34 @@ func (a Action) Validate() error {
 
 // CreateCheckRun creates a queued check run called name at the exact commit
 // sha and returns its ID.
+//
+// The run's external_id is the caller's (ExternalID) followed by "#" and a
+// value unique to this creation. GitHub may create a run and still answer
+// with a 5xx (or the answer may never arrive); before retrying then, the
+// writer looks for a run at sha with that name and external_id and adopts it,
+// so a retry never leaves a duplicate run queued forever.
 func (w *Writer) CreateCheckRun(ctx context.Context, sha, name string, opts ...RunOption) (int64, error) {
 	o := github.CreateCheckRunOptions{Name: name, HeadSHA: sha, Status: github.Ptr(StatusQueued)}
 	for _, fn := range opts {
 		fn(&o)
 	}
+	extID := uniqueMarker()
+	if o.ExternalID != nil {
+		extID = *o.ExternalID + "#" + extID
+	}
+	o.ExternalID = &extID
 	var run *github.CheckRun
-	err := w.do(ctx, "creating check run "+name, func(ctx context.Context) (resp *github.Response, err error) {
-		run, resp, err = w.gh.Checks.CreateCheckRun(ctx, w.owner, w.repo, o)
+	maybeCreated := false
+	err := w.do(ctx, "creating check run "+name, func(ctx context.Context) (*github.Response, error) {
+		if maybeCreated {
+			found, resp, err := w.findCheckRun(ctx, sha, name, extID)
+			if err != nil || found != nil {
+				run = found
+				return resp, err
+			}
+		}
+		created, resp, err := w.gh.Checks.CreateCheckRun(ctx, w.owner, w.repo, o)
+		run, maybeCreated = created, err != nil && mayHaveWritten(resp)
 		return resp, err
 	})
 	if err != nil {
@@ -82,6 +104,28 @@ func (w *Writer) CreateCheckRun(ctx context.Context, sha, name string, opts ...R
 	w.names[run.GetID()] = name
 	w.mu.Unlock()
 	return run.GetID(), nil
+}
+
+// findCheckRun looks for the run this writer created at sha with external_id extID.
+func (w *Writer) findCheckRun(ctx context.Context, sha, name, extID string) (*github.CheckRun, *github.Response, error) {
+	opts := &github.ListCheckRunsOptions{CheckName: &name, Filter: github.Ptr("all"), ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := w.gh.Checks.ListCheckRunsForRef(ctx, w.owner, w.repo, sha, opts)
+		if err != nil {
+			return nil, resp, err
+		}
+		for _, r := range page.CheckRuns {
+			if r.GetExternalID() == extID {
+				zerolog.Ctx(ctx).Info().Int64("check_run_id", r.GetID()).Str("check", name).
+					Msg("GitHub had created the check run although it answered with an error; using it")
+				return r, resp, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return nil, resp, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }
 
 // StartCheckRun marks a check run in progress.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-github/v74/github"
+	"github.com/rs/zerolog"
 )
 
 // Reactions GitHub accepts on a comment.
@@ -24,13 +26,30 @@ const maxFence = 20
 // into several comments, each headed "Part i of n", with code fences closed at
 // the end of a part and reopened at the start of the next; the returned ID is
 // the first part's, which is the one to react to or edit.
+//
+// Each comment starts with a hidden marker (an HTML comment) unique to it.
+// GitHub may post a comment and still answer with a 5xx; before retrying then,
+// the writer looks for a comment carrying the marker and takes it as posted,
+// so a retry never posts the same comment twice.
 func (w *Writer) Comment(ctx context.Context, number int, body string) (int64, error) {
-	parts := SplitComment(w.red(body), MaxCommentChars)
+	parts := SplitComment(w.red(body), MaxCommentChars-markerLen)
 	var first int64
 	for i, p := range parts {
+		marker := commentMarker(uniqueMarker())
+		text := marker + "\n" + p
+		since := w.retry.Now().Add(-markerClockSkew)
 		var c *github.IssueComment
-		err := w.do(ctx, fmt.Sprintf("commenting on %s#%d (part %d of %d)", w.where(), number, i+1, len(parts)), func(ctx context.Context) (resp *github.Response, err error) {
-			c, resp, err = w.gh.Issues.CreateComment(ctx, w.owner, w.repo, number, &github.IssueComment{Body: &p})
+		maybePosted := false
+		err := w.do(ctx, fmt.Sprintf("commenting on %s#%d (part %d of %d)", w.where(), number, i+1, len(parts)), func(ctx context.Context) (*github.Response, error) {
+			if maybePosted {
+				found, resp, err := w.findComment(ctx, number, marker, since)
+				if err != nil || found != nil {
+					c = found
+					return resp, err
+				}
+			}
+			posted, resp, err := w.gh.Issues.CreateComment(ctx, w.owner, w.repo, number, &github.IssueComment{Body: &text})
+			c, maybePosted = posted, err != nil && mayHaveWritten(resp)
 			return resp, err
 		})
 		if err != nil {
@@ -41,6 +60,52 @@ func (w *Writer) Comment(ctx context.Context, number int, body string) (int64, e
 		}
 	}
 	return first, nil
+}
+
+// The marker is "<!-- conveyor:<16 hex digits> -->" on the comment's first
+// line: GitHub renders it as nothing.
+const (
+	markerPrefix = "<!-- conveyor:"
+	markerSuffix = " -->"
+	markerLen    = len(markerPrefix) + 16 + len(markerSuffix) + 1 // and its line break
+	// markerClockSkew widens the search for a posted comment, whose time is
+	// GitHub's clock, not ours.
+	markerClockSkew = 5 * time.Minute
+)
+
+func commentMarker(id string) string { return markerPrefix + id + markerSuffix }
+
+// CommentText is a comment's body without the marker the writer puts on its
+// first line, for showing a comment as people see it.
+func CommentText(body string) string {
+	first, rest, ok := strings.Cut(body, "\n")
+	if ok && strings.HasPrefix(first, markerPrefix) && strings.HasSuffix(first, markerSuffix) {
+		return rest
+	}
+	return body
+}
+
+// findComment looks for the comment on number that carries marker, among
+// those updated since since.
+func (w *Writer) findComment(ctx context.Context, number int, marker string, since time.Time) (*github.IssueComment, *github.Response, error) {
+	opts := &github.IssueListCommentsOptions{Since: &since, ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := w.gh.Issues.ListComments(ctx, w.owner, w.repo, number, opts)
+		if err != nil {
+			return nil, resp, err
+		}
+		for _, c := range page {
+			if strings.HasPrefix(c.GetBody(), marker+"\n") {
+				zerolog.Ctx(ctx).Info().Int64("comment_id", c.GetID()).Int("number", number).
+					Msg("GitHub had posted the comment although it answered with an error; using it")
+				return c, resp, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return nil, resp, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }
 
 // UpdateComment replaces a comment's body. An edit keeps one comment, so a

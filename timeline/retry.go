@@ -2,6 +2,8 @@ package timeline
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -94,6 +96,20 @@ func (r Retry) Do(ctx context.Context, what string, fn func(ctx context.Context)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// mayHaveWritten reports whether a failed write may still have taken effect:
+// GitHub answered 5xx, or no answer arrived. A 4xx means it did not.
+func mayHaveWritten(resp *github.Response) bool {
+	return resp == nil || resp.Response == nil || resp.StatusCode >= 500
+}
+
+// uniqueMarker is a random value that tells one creation apart from every
+// other, for finding it again when GitHub's answer to it was lost.
+func uniqueMarker() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // waitFor classifies a failed request: whether to retry and how long to wait first.

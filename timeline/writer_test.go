@@ -115,7 +115,7 @@ func TestCheckRunLifecycleBatchesAnnotations(t *testing.T) {
 				t.Fatal(err)
 			}
 			run, _ := f.repo.CheckRun(id)
-			if run.Status != "queued" || run.HeadSHA != f.sha || run.ExternalID != "conveyor/airflow@d1" || run.DetailsURL != "https://conveyor.example/runs/1" {
+			if run.Status != "queued" || run.HeadSHA != f.sha || !strings.HasPrefix(run.ExternalID, "conveyor/airflow@d1#") || run.DetailsURL != "https://conveyor.example/runs/1" {
 				t.Fatalf("created run = %+v, want queued at %s with external id and details url", run, f.sha)
 			}
 			if err := f.w.StartCheckRun(ctx, id); err != nil {
@@ -325,8 +325,8 @@ func TestCommentsSplitAndTruncate(t *testing.T) {
 		if utf8.RuneCountInString(c.Body) > timeline.MaxCommentChars {
 			t.Errorf("part %d has %d characters", i+1, utf8.RuneCountInString(c.Body))
 		}
-		if want := fmt.Sprintf("**Part %d of 3**", i+1); !strings.HasPrefix(c.Body, want) {
-			t.Errorf("part %d starts %q, want %q", i+1, c.Body[:20], want)
+		if want := fmt.Sprintf("**Part %d of 3**", i+1); !strings.HasPrefix(timeline.CommentText(c.Body), want) {
+			t.Errorf("part %d starts %q, want %q", i+1, c.Body[:60], want)
 		}
 		if n := strings.Count(c.Body, "```"); n%2 != 0 {
 			t.Errorf("part %d has %d fences: a code block is left open", i+1, n)
@@ -408,5 +408,119 @@ func TestDeployments(t *testing.T) {
 	}
 	if !strings.Contains(string(d.Payload), `"release":"r-123"`) {
 		t.Errorf("payload = %s", d.Payload)
+	}
+}
+
+// TestCreatesSurviveALostAnswer covers GitHub creating a check run or comment
+// and answering 502 anyway: the retry must adopt what was created, not add a
+// second one (an orphan run would stay queued forever).
+func TestCreatesSurviveALostAnswer(t *testing.T) {
+	const runs = "/repos/parcelflow/data-platform/check-runs"
+	lost := func(path string, n int) githubemu.Fault {
+		return githubemu.Fault{Method: http.MethodPost, Path: path, Status: http.StatusBadGateway, Times: n, AfterHandling: true}
+	}
+	t.Run("check run", func(t *testing.T) {
+		tests := []struct {
+			name   string
+			faults []githubemu.Fault
+			posts  int
+		}{
+			{"created, answer lost", []githubemu.Fault{lost(runs, 1)}, 1},
+			{"not created, then created", []githubemu.Fault{{Method: http.MethodPost, Path: runs, Status: http.StatusBadGateway, Times: 1}}, 2},
+			{"created, answer lost, and the lookup fails once", []githubemu.Fault{lost(runs, 1),
+				{Method: http.MethodGet, Path: "/repos/parcelflow/data-platform/commits/*/check-runs", Status: http.StatusServiceUnavailable, Times: 1}}, 1},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t)
+				ctx := context.Background()
+				for _, fl := range tt.faults {
+					f.emu.AddFault(fl)
+				}
+				id, err := f.w.CreateCheckRun(ctx, f.sha, "conveyor/config", timeline.ExternalID("conveyor/config@d1"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := f.w.CompleteCheckRun(ctx, id, checks.Result{Name: "conveyor/config", Conclusion: checks.Success, Summary: "ok"}); err != nil {
+					t.Fatal(err)
+				}
+				all := f.repo.CheckRuns(f.sha)
+				if len(all) != 1 || all[0].ID != id || all[0].Status != "completed" {
+					t.Fatalf("runs = %+v, want the one run %d, completed", all, id)
+				}
+				if n := len(f.emu.CallsTo(http.MethodPost, runs)); n != tt.posts {
+					t.Errorf("%d creation requests, want %d", n, tt.posts)
+				}
+			})
+		}
+	})
+	t.Run("a second run of the same check is its own", func(t *testing.T) {
+		f := newFixture(t)
+		ctx := context.Background()
+		first, err := f.w.CreateCheckRun(ctx, f.sha, "conveyor/config", timeline.ExternalID("conveyor/config@d1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.emu.AddFault(lost(runs, 1))
+		second, err := f.w.CreateCheckRun(ctx, f.sha, "conveyor/config", timeline.ExternalID("conveyor/config@d1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == second || len(f.repo.CheckRuns(f.sha)) != 2 {
+			t.Fatalf("runs %d and %d, %d on the commit: a re-run with the same caller id must not adopt the earlier run",
+				first, second, len(f.repo.CheckRuns(f.sha)))
+		}
+	})
+	t.Run("comment", func(t *testing.T) {
+		f := newFixture(t)
+		comments := fmt.Sprintf("/repos/parcelflow/data-platform/issues/%d/comments", f.pr.Number)
+		f.emu.AddFault(lost(comments, 1))
+		id, err := f.w.Comment(context.Background(), f.pr.Number, "Deployed to dev.")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := f.pr.Comments()
+		if len(cs) != 1 || cs[0].ID != id || timeline.CommentText(cs[0].Body) != "Deployed to dev." {
+			t.Fatalf("comments = %+v, want one, %d, reading %q", cs, id, "Deployed to dev.")
+		}
+		if n := len(f.emu.CallsTo(http.MethodPost, comments)); n != 1 {
+			t.Errorf("%d posts, want 1", n)
+		}
+	})
+	t.Run("the first part of a split comment", func(t *testing.T) {
+		f := newFixture(t)
+		comments := fmt.Sprintf("/repos/parcelflow/data-platform/issues/%d/comments", f.pr.Number)
+		f.emu.AddFault(lost(comments, 1))
+		var body strings.Builder
+		for body.Len() < 100_000 {
+			body.WriteString("a line of a long plan\n")
+		}
+		id, err := f.w.Comment(context.Background(), f.pr.Number, body.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := f.pr.Comments()
+		if len(cs) != 2 || cs[0].ID != id {
+			t.Fatalf("%d comments, first %d; want two parts, the first %d", len(cs), cs[0].ID, id)
+		}
+		for i, c := range cs {
+			if want := fmt.Sprintf("**Part %d of 2**", i+1); !strings.HasPrefix(timeline.CommentText(c.Body), want) {
+				t.Errorf("comment %d starts %q, want %q", i+1, c.Body[:60], want)
+			}
+		}
+	})
+}
+
+func TestCommentText(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{"<!-- conveyor:0123456789abcdef -->\nhello", "hello"},
+		{"hello", "hello"},
+		{"<!-- a person's note -->\nhello", "<!-- a person's note -->\nhello"},
+		{"<!-- conveyor:0123456789abcdef -->", "<!-- conveyor:0123456789abcdef -->"},
+	}
+	for _, tt := range tests {
+		if got := timeline.CommentText(tt.body); got != tt.want {
+			t.Errorf("CommentText(%q) = %q, want %q", tt.body, got, tt.want)
+		}
 	}
 }

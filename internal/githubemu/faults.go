@@ -21,6 +21,10 @@ type Fault struct {
 	Headers map[string]string
 	// Body is the JSON body; when nil, GitHub's usual body for the status is sent.
 	Body []byte
+	// AfterHandling lets the request take effect and answers the fault in place of the
+	// real response, as when GitHub writes but its answer is lost (a 502 from a proxy, a
+	// timeout): the case where a client's retry of a create makes a duplicate.
+	AfterHandling bool
 }
 
 type fault struct {
@@ -60,11 +64,24 @@ func faultMatches(f *fault, r *http.Request) bool {
 	return !strings.ContainsAny(f.Path, "*?[") && strings.HasPrefix(r.URL.Path, f.Path)
 }
 
+// injectFault answers a fault registered to replace the request, if one matches.
 func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request) bool {
+	hit := e.takeFault(w, r, false)
+	if hit == nil {
+		return false
+	}
+	writeFault(w, hit)
+	return true
+}
+
+// takeFault spends the first matching fault of the given kind (before or after
+// handling) and sets the rate headers its answer carries.
+func (e *Emulator) takeFault(w http.ResponseWriter, r *http.Request, after bool) *fault {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	var hit *fault
 	for i, f := range e.faults {
-		if f.left > 0 && faultMatches(f, r) {
+		if f.left > 0 && f.AfterHandling == after && faultMatches(f, r) {
 			f.left--
 			hit = f
 			if f.left == 0 {
@@ -76,10 +93,10 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	if hit != nil {
 		e.setRateHeaders(w)
 	}
-	e.mu.Unlock()
-	if hit == nil {
-		return false
-	}
+	return hit
+}
+
+func writeFault(w http.ResponseWriter, hit *fault) {
 	for k, v := range hit.Headers {
 		w.Header().Set(k, v)
 	}
@@ -87,7 +104,7 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(hit.Status)
 		_, _ = w.Write(hit.Body)
-		return true
+		return
 	}
 	switch {
 	case hit.Status == http.StatusForbidden && w.Header().Get("X-RateLimit-Remaining") == "0":
@@ -105,5 +122,4 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		writeError(w, hit.Status, http.StatusText(hit.Status))
 	}
-	return true
 }

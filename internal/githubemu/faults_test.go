@@ -126,3 +126,21 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("runs = %d", n)
 	}
 }
+
+func TestFaultAfterHandlingKeepsTheWrite(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sha := f.repo.Branch("main")
+	f.emu.AddFault(Fault{Method: "POST", Path: "/repos/*/*/check-runs", Status: 502, Times: 1, AfterHandling: true})
+	_, resp, err := f.gh.Checks.CreateCheckRun(ctx, "parcelflow", "data-platform", github.CreateCheckRunOptions{Name: "lost", HeadSHA: sha})
+	if err == nil || resp.StatusCode != 502 {
+		t.Fatalf("status %v err %v, want the 502 in place of the answer", resp.StatusCode, err)
+	}
+	if runs := f.repo.CheckRuns(sha); len(runs) != 1 || runs[0].Name != "lost" {
+		t.Fatalf("runs after a lost answer = %+v, want the one created", runs)
+	}
+	must[*github.CheckRun](t)(f.gh.Checks.CreateCheckRun(ctx, "parcelflow", "data-platform", github.CreateCheckRunOptions{Name: "kept", HeadSHA: sha}))
+	if calls := f.emu.CallsTo("POST", "/repos/parcelflow/data-platform/check-runs"); len(calls) != 2 || calls[0].Status != 502 || calls[1].Status != 201 {
+		t.Fatalf("recorded creates = %+v, want a 502 then a 201", calls)
+	}
+}

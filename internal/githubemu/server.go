@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -185,6 +186,14 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if p, raw := internalPath(r.URL.Path); p != r.URL.Path || raw != "" {
 		r.URL.Path, r.URL.RawPath = p, raw
+	}
+	if !download {
+		if hit := e.takeFault(rec, r, true); hit != nil {
+			// The request takes effect; its answer is lost and the fault sent instead.
+			e.mux.ServeHTTP(httptest.NewRecorder(), r)
+			writeFault(rec, hit)
+			return
+		}
 	}
 	e.mux.ServeHTTP(rec, r)
 }
