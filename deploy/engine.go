@@ -232,7 +232,7 @@ func (e *Engine) start(ctx context.Context, req Request, kind, rolledBack string
 	if err := e.save(ctx, fence, d); err != nil {
 		return d, err
 	}
-	e.report(ctx, d, "in_progress", fmt.Sprintf("%s %s to %s", kind, rel.Short(), env.Name))
+	e.report(ctx, fence, d, "in_progress", fmt.Sprintf("%s %s to %s", kind, rel.Short(), env.Name))
 	return e.run(ctx, fence, d)
 }
 
@@ -319,21 +319,30 @@ func (e *Engine) heartbeat(ctx context.Context, f store.Fence, cancel context.Ca
 	return func() { close(done) }
 }
 
-func (e *Engine) report(ctx context.Context, d *Deployment, state, desc string) {
+// report mirrors d to GitHub under fence f: a holder that lost the lock
+// says nothing more about the deployment (its new holder does), and writes
+// only the GitHub ID to the record, fenced, so it can never put back an
+// older view of the deployment over the new holder's.
+func (e *Engine) report(ctx context.Context, f store.Fence, d *Deployment, state, desc string) {
 	if e.opts.Reporter == nil {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
+	if err := e.opts.DB.CheckFence(ctx, f); err != nil {
+		e.opts.Log.Warn().Err(err).Str("deployment", d.ID).Str("state", state).Msg("not reporting the deployment to GitHub")
+		return
+	}
 	if d.GitHubID == 0 {
 		id, err := e.opts.Reporter.Created(ctx, d)
 		if err != nil {
 			d.logf(e.now(), "", "could not create the GitHub deployment: %v", err)
 			return
 		}
-		d.GitHubID = id
-		if rec, err := d.record(); err == nil {
-			_ = e.opts.DB.UpdateDeploymentUnfenced(ctx, rec)
+		if err := e.opts.DB.SetDeploymentGitHubID(ctx, f, d.ID, id); err != nil {
+			e.opts.Log.Warn().Err(err).Str("deployment", d.ID).Int64("github_id", id).Msg("the GitHub deployment was created after the lock was lost; leaving it")
+			return
 		}
+		d.GitHubID = id
 	}
 	if err := e.opts.Reporter.Status(ctx, d.GitHubID, state, desc, d.Details.LogURL); err != nil {
 		d.logf(e.now(), "", "could not set GitHub deployment status %s: %v", state, err)

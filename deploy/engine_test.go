@@ -623,3 +623,118 @@ func TestRollbackOnlyGoesBack(t *testing.T) {
 		t.Fatalf("v1 was the first release of prod: nothing is below it, got %v", err)
 	}
 }
+
+// TestStaleHolderStopsBetweenSyncPhases: a run that loses its lock while
+// its uploads are on the wire does not go on to delete objects or verify:
+// it checks its fencing token before each phase of the sync and stops,
+// leaving the deployment (in flight, its bucket state saying mixed) to the
+// new holder, which finishes it.
+func TestStaleHolderStopsBetweenSyncPhases(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 6)
+	a := h.engine("engine-a", time.Minute)
+	v1 := h.build(a, version{gen: 1}, "low", 1)
+	if _, err := a.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "staging", Actor: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	// v2 changes one DAG and removes another: its sync uploads, then deletes.
+	v2 := h.build(a, version{gen: 2, changed: map[int]string{0: "v2\n"}, removed: map[int]bool{5: true}}, "low", 2)
+	var taken store.Lock
+	var takeErr error
+	hook := func() {
+		h.faults.OnPut.Store(nil)
+		// An operator breaks the lock while the first upload is in flight.
+		taken, takeErr = h.db.AcquireRepoLock(ctx, "parcelflow/data-platform", "staging", "person:oncall", "oncall", "incident", time.Hour, time.Now().Add(2*time.Minute), true)
+	}
+	h.faults.OnPut.Store(&hook)
+	deletes := h.faults.Deletes.Load()
+	d, err := a.Deploy(ctx, Request{ReleaseID: v2.ID, Env: "staging", Actor: "bob"})
+	h.faults.OnPut.Store(nil)
+	if takeErr != nil {
+		t.Fatal(takeErr)
+	}
+	if !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("the run that lost its lock must stop, fenced; got %v", err)
+	}
+	if n := h.faults.Deletes.Load() - deletes; n != 0 {
+		t.Fatalf("the stale holder sent %d deletions after losing the lock", n)
+	}
+	if _, ok := h.bucket("staging")["dags/pipeline_005.py"]; !ok {
+		t.Fatal("the stale holder deleted a DAG after losing the lock")
+	}
+	rec, _ := h.db.GetDeployment(ctx, d.ID)
+	if Terminal(rec.State) || rec.Token == taken.Token || !strings.HasPrefix(d.Details.BucketState, "mixed:") {
+		t.Fatalf("record after the stale run: %s token %d (new holder's %d), bucket %q", rec.State, rec.Token, taken.Token, d.Details.BucketState)
+	}
+	deps := h.repo.Deployments()
+	if last := deps[len(deps)-1]; last.State() != "in_progress" {
+		t.Fatalf("the stale holder reported %q on GitHub after losing the lock", last.State())
+	}
+
+	// The operator frees the lock; the deployment is resumed and converges.
+	if err := h.db.ReleaseLock(ctx, store.Fence{Repo: "parcelflow/data-platform", Env: "staging", Holder: taken.Holder, Token: taken.Token}); err != nil {
+		t.Fatal(err)
+	}
+	done, err := h.engine("engine-b", time.Minute).Resume(ctx)
+	if err != nil || len(done) != 1 || done[0].State != StateSucceeded {
+		t.Fatalf("resume = %+v, %v", done, err)
+	}
+	h.assertBucket("staging", v2)
+}
+
+// pausingReporter holds the first Created until released, as a slow GitHub would.
+type pausingReporter struct {
+	Reporter
+	paused, release chan struct{}
+	once            sync.Once
+}
+
+func (p *pausingReporter) Created(ctx context.Context, d *Deployment) (int64, error) {
+	p.once.Do(func() {
+		close(p.paused)
+		<-p.release
+	})
+	return p.Reporter.Created(ctx, d)
+}
+
+// TestStaleReportDoesNotOverwriteTheRecord: a run stalls while creating its
+// GitHub deployment, its lease lapses and another engine resumes and
+// finishes the deployment. When the stalled run wakes up it neither writes
+// its old view of the record back nor reports on GitHub: the record stays
+// the new holder's.
+func TestStaleReportDoesNotOverwriteTheRecord(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 4)
+	pr := &pausingReporter{Reporter: h.rep, paused: make(chan struct{}), release: make(chan struct{})}
+	a := h.engine("engine-a", 300*time.Millisecond)
+	a.opts.Reporter = pr
+	v1 := h.build(a, version{gen: 1}, "low", 1)
+	var derr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, derr = a.Deploy(ctx, Request{ReleaseID: v1.ID, Env: "dev", Actor: "alice"})
+	}()
+	<-pr.paused
+	time.Sleep(350 * time.Millisecond) // no heartbeat yet: the lease lapses
+	resumed, err := h.engine("engine-b", 300*time.Millisecond).Resume(ctx)
+	if err != nil || len(resumed) != 1 || resumed[0].State != StateSucceeded {
+		t.Fatalf("resume = %+v, %v", resumed, err)
+	}
+	want, _ := h.db.GetDeployment(ctx, resumed[0].ID)
+	close(pr.release)
+	<-done
+	if !errors.Is(derr, store.ErrFenced) {
+		t.Fatalf("the stalled run must find itself fenced, got %v", derr)
+	}
+	got, _ := h.db.GetDeployment(ctx, want.ID)
+	if got.State != StateSucceeded || got.Token != want.Token || got.Step != want.Step || got.GitHubID != want.GitHubID || string(got.Details) != string(want.Details) {
+		t.Fatalf("the stale run overwrote the record: %s step %d token %d github %d, want %s step %d token %d github %d",
+			got.State, got.Step, got.Token, got.GitHubID, want.State, want.Step, want.Token, want.GitHubID)
+	}
+	for _, gd := range h.repo.Deployments() {
+		if gd.ID != want.GitHubID && len(gd.Statuses) > 0 {
+			t.Fatalf("the stale run reported %q on its own GitHub deployment", gd.State())
+		}
+	}
+}

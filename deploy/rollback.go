@@ -28,8 +28,8 @@ func (e *Engine) fail(ctx context.Context, f store.Fence, d *Deployment, _ *Targ
 		if err := e.save(ctx, f, d); err != nil {
 			return d, err
 		}
+		e.report(ctx, f, d, "failure", fmt.Sprintf("%s to %s failed: %v", rel.Short(), d.Env, cause))
 		_ = e.opts.DB.ReleaseLock(context.WithoutCancel(ctx), f)
-		e.report(ctx, d, "failure", fmt.Sprintf("%s to %s failed: %v", rel.Short(), d.Env, cause))
 		return d, &FailedError{Deployment: d, Cause: cause}
 	}
 	d.State = StateRollingBack
@@ -90,8 +90,8 @@ func (e *Engine) finishRollback(ctx context.Context, f store.Fence, d *Deploymen
 	if err := e.save(ctx, f, d); err != nil {
 		return d, err
 	}
+	e.report(ctx, f, d, "failure", fmt.Sprintf("%s failed in %s and was rolled back to %s: %s", release.Short(d.ReleaseID), d.Env, release.Short(orNone(d.Details.Previous)), cause))
 	_ = e.opts.DB.ReleaseLock(context.WithoutCancel(ctx), f)
-	e.report(ctx, d, "failure", fmt.Sprintf("%s failed in %s and was rolled back to %s: %s", release.Short(d.ReleaseID), d.Env, release.Short(orNone(d.Details.Previous)), cause))
 	return d, &FailedError{Deployment: d, Cause: cause}
 }
 
@@ -112,8 +112,8 @@ func (e *Engine) rollbackFailed(ctx context.Context, f store.Fence, d *Deploymen
 	if serr := e.save(ctx, f, d); serr != nil {
 		return d, serr
 	}
+	e.report(ctx, f, d, "failure", "rollback failed: "+err.Error())
 	_ = e.opts.DB.ReleaseLock(context.WithoutCancel(ctx), f)
-	e.report(ctx, d, "failure", "rollback failed: "+err.Error())
 	return d, &FailedError{Deployment: d, Cause: err}
 }
 

@@ -99,7 +99,7 @@ func (e *Engine) run(ctx context.Context, f store.Fence, d *Deployment) (*Deploy
 		return e.fail(ctx, f, d, nil, rel, prev, err)
 	}
 	defer t.Close()
-	r := &runner{e: e, f: f, d: d, env: env, rel: rel, prev: prev, t: t}
+	r := &runner{e: e, f: f, d: d, env: env, rel: rel, prev: prev, t: t, stop: cancel}
 	for d.Step < len(d.Details.Plan) {
 		step := d.Details.Plan[d.Step]
 		if err := r.begin(ctx, step); err != nil {
@@ -128,13 +128,14 @@ func (e *Engine) run(ctx context.Context, f store.Fence, d *Deployment) (*Deploy
 	if err := e.save(ctx, f, d); err != nil {
 		return d, err
 	}
-	_ = e.opts.DB.ReleaseLock(context.WithoutCancel(ctx), f)
 	desc := fmt.Sprintf("%s deployed to %s", rel.Short(), d.Env)
 	if d.Kind == KindRollback {
 		desc = fmt.Sprintf("rolled back %s to %s", d.Env, rel.Short())
 		e.inactivate(ctx, d)
 	}
-	e.report(ctx, d, "success", desc)
+	// Reported while the lock is held, so only the holder speaks for the deployment.
+	e.report(ctx, f, d, "success", desc)
+	_ = e.opts.DB.ReleaseLock(context.WithoutCancel(ctx), f)
 	return d, nil
 }
 
@@ -164,6 +165,20 @@ type runner struct {
 	rel  *release.Release
 	prev *release.Release
 	t    *Targets
+	// stop cancels the run when the lock turns out lost (nil: the caller
+	// sees the error and stops).
+	stop context.CancelCauseFunc
+}
+
+// guard checks, before a phase of a side effect, that the run still holds
+// its lock; a run that lost it stops there and leaves the deployment to
+// the new holder.
+func (r *runner) guard(ctx context.Context, phase string) error {
+	err := r.e.opts.DB.CheckFence(ctx, r.f)
+	if errors.Is(err, store.ErrFenced) && r.stop != nil {
+		r.stop(err)
+	}
+	return err
 }
 
 func (r *runner) begin(ctx context.Context, step string) error {
@@ -347,7 +362,9 @@ func (r *runner) airflow(ctx context.Context, comp *config.Component, rel *relea
 	if err := r.e.save(ctx, r.f, r.d); err != nil {
 		return "", false, err
 	}
-	res, err := r.t.Airflow.Deploy(ctx, r.t.AirflowTarget, dags, envFiles, known, func(ctx context.Context, f release.File) ([]byte, error) {
+	dep := *r.t.Airflow
+	dep.Guard = r.guard
+	res, err := dep.Deploy(ctx, r.t.AirflowTarget, dags, envFiles, known, func(ctx context.Context, f release.File) ([]byte, error) {
 		return release.ReadBlob(ctx, r.e.opts.Artifacts, f)
 	})
 	if res != nil {

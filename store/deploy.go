@@ -277,6 +277,21 @@ func updateDeployment(ctx context.Context, tx *Tx, token int64, d Deployment) er
 	return nil
 }
 
+// SetDeploymentGitHubID records the GitHub deployment of deployment id under
+// fence f, touching nothing else of the record.
+func (db *DB) SetDeploymentGitHubID(ctx context.Context, f Fence, id string, githubID int64) error {
+	return db.Fenced(ctx, f, func(tx *Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE deployments SET github_id = ? WHERE id = ?`, githubID, id)
+		if err != nil {
+			return fmt.Errorf("store: recording the GitHub deployment of %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("deployment %s: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+}
+
 // GetDeployment returns the deployment with id, or ErrNotFound.
 func (db *DB) GetDeployment(ctx context.Context, id string) (Deployment, error) {
 	ds, err := db.queryDeployments(ctx, `WHERE id = ?`, id)

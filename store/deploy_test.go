@@ -133,6 +133,15 @@ func testDeploymentsAndReleases(t *testing.T, open func(*testing.T) *DB) {
 	if err := db.UpdateDeployment(ctx, Fence{Env: "dev", Holder: "e", Token: l.Token - 1}, d); !errors.Is(err, ErrFenced) {
 		t.Fatalf("want ErrFenced, got %v", err)
 	}
+	if err := db.SetDeploymentGitHubID(ctx, Fence{Env: "dev", Holder: "e", Token: l.Token - 1}, "d1", 99); !errors.Is(err, ErrFenced) {
+		t.Fatalf("a stale holder recorded a GitHub deployment: %v", err)
+	}
+	if err := db.SetDeploymentGitHubID(ctx, Fence{Env: "dev", Holder: "e", Token: l.Token}, "d1", 42); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.GetDeployment(ctx, "d1"); got.GitHubID != 42 || got.State != "applying" || got.Step != 3 {
+		t.Fatalf("recording the GitHub ID changed more than it: %+v", got)
+	}
 	ds, err := db.DeploymentsInState(ctx, "", "applying", "locked")
 	if err != nil || len(ds) != 1 || ds[0].Step != 3 || string(ds[0].Details) != `{"x":1}` || ds[0].Token != l.Token {
 		t.Fatalf("got %+v %v", ds, err)

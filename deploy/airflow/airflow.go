@@ -158,6 +158,22 @@ type Deployer struct {
 	PollInterval time.Duration
 	// UpdateTimeout bounds the wait for MWAA (default 60 min: updates take 20–40).
 	UpdateTimeout time.Duration
+	// Guard, when set, is asked before each phase of a sync — "upload",
+	// "delete", "verify" and "mwaa" — and an error stops the sync there. The
+	// deploy engine checks with it that its lock's fencing token is still
+	// current, so a holder that lost the lock stops writing at the next
+	// phase instead of at its next lease renewal.
+	Guard func(ctx context.Context, phase string) error
+}
+
+func (d *Deployer) guard(ctx context.Context, phase string) error {
+	if d.Guard == nil {
+		return nil
+	}
+	if err := d.Guard(ctx, phase); err != nil {
+		return fmt.Errorf("airflow: stopped before the %s phase: %w", phase, err)
+	}
+	return nil
 }
 
 // Result is what a sync did.
@@ -230,6 +246,9 @@ func (d *Deployer) Deploy(ctx context.Context, t Target, dags, envFiles []Want, 
 	}
 	// New and changed objects first, so at no point is a DAG missing that
 	// both the old and the new release have.
+	if err := d.guard(ctx, "upload"); err != nil {
+		return res, err
+	}
 	if err := d.upload(ctx, t.Bucket, append(toUpload, envUpload...), read, res); err != nil {
 		return res, err
 	}
@@ -244,15 +263,24 @@ func (d *Deployer) Deploy(ctx context.Context, t Target, dags, envFiles []Want, 
 		}
 	}
 	sort.Strings(extra)
+	if err := d.guard(ctx, "delete"); err != nil {
+		return res, err
+	}
 	if err := d.delete(ctx, t.Bucket, extra); err != nil {
 		return res, err
 	}
 	res.Deleted = extra
+	if err := d.guard(ctx, "verify"); err != nil {
+		return res, err
+	}
 	if err := d.verify(ctx, t.Bucket, prefix, dags, res); err != nil {
 		return res, err
 	}
 	res.VerifiedAt = time.Now().UTC()
 	if t.MWAAEnvironment != "" && d.MWAA != nil && len(envFiles) > 0 {
+		if err := d.guard(ctx, "mwaa"); err != nil {
+			return res, err
+		}
 		if err := d.updateMWAA(ctx, t, envFiles, res); err != nil {
 			return res, err
 		}

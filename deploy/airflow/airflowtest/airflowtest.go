@@ -123,6 +123,8 @@ type Faults struct {
 	OnPut atomic.Pointer[func()]
 	// FailIf, when set, fails every object PUT it returns true for, with a 500.
 	FailIf atomic.Pointer[func(*http.Request) bool]
+	// Deletes counts DeleteObjects requests (a sync's deletion phase).
+	Deletes atomic.Int64
 }
 
 // NewFaults wraps next with no faults armed.
@@ -135,6 +137,9 @@ func NewFaults(next http.Handler) *Faults {
 // ServeHTTP passes requests on, failing object PUTs past the armed count.
 func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isObjectPut := r.Method == http.MethodPut && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 && r.URL.Query().Get("versioning") == ""
+	if r.Method == http.MethodPost && r.URL.Query().Has("delete") {
+		f.Deletes.Add(1)
+	}
 	if isObjectPut {
 		if hook := f.OnPut.Load(); hook != nil {
 			(*hook)()
