@@ -135,7 +135,7 @@ func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string, 
 	if _, err := e.Resume(ctx); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Str("repo", m.Owner+"/"+m.Repo).Msg("resuming unfinished deployments before the merge flow")
 	}
-	res, err := e.Flow(ctx, releaseID, m.Actor)
+	res, err := e.Flow(ctx, deploy.FlowRequest{ReleaseID: releaseID, Actor: m.Actor, SHA: m.SHA, PR: m.PR, Risk: string(m.Risk.Level)})
 	var out handlers.FlowOutcome
 	if res != nil {
 		for _, dep := range res.Deployments {
@@ -328,6 +328,11 @@ func (d *Deploys) registeredRelease(ctx context.Context, e *deploy.Engine, cfg *
 			return nil, err
 		}
 		for _, h := range hist {
+			if h.Details.SHA == pr.MergeCommitSHA {
+				// Deployed from the merge commit: a release built before
+				// from the same content (a revert brings one back).
+				return e.Release(ctx, h.ReleaseID)
+			}
 			ids = append(ids, h.ReleaseID)
 		}
 	}
@@ -423,13 +428,14 @@ func (d *Deploys) Promote(ctx context.Context, req handlers.OpRequest) (string, 
 	if err := beforeMerge(req.Config, req.PR, req.Command.Env); err != nil {
 		return "", err
 	}
-	rel, _, err := d.releaseOf(ctx, e, req.Config, req.PR, string(req.Risk.Level), true)
+	rel, sha, err := d.releaseOf(ctx, e, req.Config, req.PR, string(req.Risk.Level), true)
 	if err != nil {
 		return "", err
 	}
 	bg := req.Gates != nil && req.Gates.BreakGlass
 	report(ctx, req, fmt.Sprintf("Deploying release `%s` to %s…", rel.Short(), req.Command.Env))
-	dep, err := e.Promote(ctx, deploy.Request{ReleaseID: rel.ID, Env: req.Command.Env, Actor: req.Actor.Login, Reason: "promote", BreakGlass: bg})
+	dep, err := e.Promote(ctx, deploy.Request{ReleaseID: rel.ID, Env: req.Command.Env, Actor: req.Actor.Login, Reason: "promote", BreakGlass: bg,
+		SHA: sha, PR: req.PR.Number})
 	if errors.Is(err, deploy.ErrGate) || errors.Is(err, deploy.ErrInFlight) {
 		return "", handlers.Refuse("deploy", "%s", err.Error())
 	}

@@ -20,13 +20,13 @@ func BenchmarkMergeToProd(b *testing.B) {
 		h := newHarness(b, 180)
 		e := h.engine("bench", time.Minute)
 		v1 := h.build(e, version{gen: 1}, "low", 1)
-		if _, err := e.Flow(ctx, v1.ID, "alice"); err != nil {
+		if _, err := e.Flow(ctx, FlowRequest{ReleaseID: v1.ID, Actor: "alice"}); err != nil {
 			b.Fatal(err)
 		}
 		v2 := h.build(e, version{gen: 2, changed: map[int]string{90: "from airflow import DAG\n# v2\n"}, orders: `SELECT * FROM (VALUES (1, 10), (2, 25)) t(id, amount)`}, "low", 2)
 		b.StartTimer()
 		start := time.Now()
-		res, err := e.Flow(ctx, v2.ID, "bob")
+		res, err := e.Flow(ctx, FlowRequest{ReleaseID: v2.ID, Actor: "bob"})
 		total += time.Since(start)
 		if err != nil || len(res.Deployments) != 3 {
 			b.Fatalf("flow: %v (%d deployments)", err, len(res.Deployments))
@@ -46,11 +46,11 @@ func BenchmarkRollback(b *testing.B) {
 		h := newHarness(b, 180)
 		e := h.engine("bench", time.Minute)
 		v1 := h.build(e, version{gen: 1}, "low", 1)
-		if _, err := e.Flow(ctx, v1.ID, "alice"); err != nil {
+		if _, err := e.Flow(ctx, FlowRequest{ReleaseID: v1.ID, Actor: "alice"}); err != nil {
 			b.Fatal(err)
 		}
 		bad := h.build(e, version{gen: 2, changed: map[int]string{3: "bad\n", 4: "bad\n"}, orders: `SELECT 1 AS id, 11 AS amount`}, "low", 2)
-		if _, err := e.Flow(ctx, bad.ID, "bob"); err != nil {
+		if _, err := e.Flow(ctx, FlowRequest{ReleaseID: bad.ID, Actor: "bob"}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -40,6 +41,14 @@ type Request struct {
 	// BreakGlass deploys through a person's /lock and past promotion gates;
 	// policy decides who may ask for it.
 	BreakGlass bool
+	// SHA and PR are the commit and pull request behind this deployment:
+	// the merge commit of a push, the PR's head for a /promote before the
+	// merge. A release is its content, so one release can come from several
+	// commits (a revert brings an old one back); the deployment names the
+	// one that asked, in its GitHub deployment (the ref) and its AWS session
+	// tags. Empty: the commit the release was first built from.
+	SHA string
+	PR  int
 }
 
 // Options configure an Engine.
@@ -189,7 +198,7 @@ func (e *Engine) start(ctx context.Context, req Request, kind, rolledBack string
 	d := &Deployment{
 		ID: fmt.Sprintf("%s-%s-%s", env.Name, now.Format("20060102t150405"), randomID(3)), Repo: e.opts.Repo, ReleaseID: rel.ID, Env: env.Name, Kind: kind,
 		State: StateQueued, Actor: req.Actor, Reason: req.Reason, BreakGlass: req.BreakGlass, CreatedAt: now, UpdatedAt: now,
-		Details: Details{SHA: rel.SHA, PR: rel.PR, RolledBackRelease: rolledBack},
+		Details: Details{SHA: cmp.Or(req.SHA, rel.SHA), PR: cmp.Or(req.PR, rel.PR), RolledBackRelease: rolledBack},
 	}
 	d.Details.Holder = e.runHolder(d)
 	if e.opts.LogURL != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/deploy/identity"
 	"github.com/parcelflow/conveyor/store"
 )
 
@@ -19,7 +21,7 @@ func TestMergeToProdAndRollback(t *testing.T) {
 	e := h.engine("engine-a", time.Minute)
 
 	v1 := h.build(e, version{gen: 1}, "low", 11)
-	res, err := e.Flow(ctx, v1.ID, "alice")
+	res, err := e.Flow(ctx, FlowRequest{ReleaseID: v1.ID, Actor: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func TestMergeToProdAndRollback(t *testing.T) {
 	// v2 changes one DAG and the orders table: a bad release.
 	v2 := h.build(e, version{gen: 2, changed: map[int]string{7: "from airflow import DAG\n# broken\n"}, orders: `SELECT * FROM (VALUES (1, 10), (2, 20), (3, 30)) t(id, amount)`}, "low", 12)
 	before := h.faults.PutBytes.Load()
-	res, err = e.Flow(ctx, v2.ID, "bob")
+	res, err = e.Flow(ctx, FlowRequest{ReleaseID: v2.ID, Actor: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func TestHighRiskStopsBeforeProd(t *testing.T) {
 	h := newHarness(t, 5)
 	e := h.engine("engine-a", time.Minute)
 	v1 := h.build(e, version{gen: 1}, "high", 21)
-	res, err := e.Flow(ctx, v1.ID, "alice")
+	res, err := e.Flow(ctx, FlowRequest{ReleaseID: v1.ID, Actor: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,12 +178,12 @@ func TestSmokeFailureInStagingStopsProd(t *testing.T) {
 	h := newHarness(t, 5)
 	e := h.engine("engine-a", time.Minute)
 	v1 := h.build(e, version{gen: 1}, "low", 1)
-	if _, err := e.Flow(ctx, v1.ID, "alice"); err != nil {
+	if _, err := e.Flow(ctx, FlowRequest{ReleaseID: v1.ID, Actor: "alice"}); err != nil {
 		t.Fatal(err)
 	}
 	// Negative orders appear only where ops.env says staging.
 	bad := h.build(e, version{gen: 2, changed: map[int]string{2: "y = 2\n"}, orders: `SELECT * FROM (VALUES (1, 10), (2, -5)) t(id, amount) WHERE amount > 0 OR (SELECT name FROM ops.env) = 'staging'`}, "low", 2)
-	res, err := e.Flow(ctx, bad.ID, "bob")
+	res, err := e.Flow(ctx, FlowRequest{ReleaseID: bad.ID, Actor: "bob"})
 	if !errors.Is(err, ErrSmokeFailed) {
 		t.Fatalf("want ErrSmokeFailed, got %v", err)
 	}
@@ -458,7 +460,7 @@ func TestRepositoriesDoNotShareEnvironments(t *testing.T) {
 	if _, err := a.Rollback(ctx, Request{Env: "prod", Actor: "bob"}); err == nil || !strings.Contains(err.Error(), "nothing has been deployed to prod") {
 		t.Fatalf("rollback must see only its repository's history, got %v", err)
 	}
-	if res, err := b.Flow(ctx, v1.ID, "erin"); err != nil || res.StoppedAt != "prod" {
+	if res, err := b.Flow(ctx, FlowRequest{ReleaseID: v1.ID, Actor: "erin"}); err != nil || res.StoppedAt != "prod" {
 		t.Fatalf("flow = %+v, %v", res, err)
 	}
 	sa, err := a.Status(ctx)
@@ -736,5 +738,83 @@ func TestStaleReportDoesNotOverwriteTheRecord(t *testing.T) {
 		if gd.ID != want.GitHubID && len(gd.Statuses) > 0 {
 			t.Fatalf("the stale run reported %q on its own GitHub deployment", gd.State())
 		}
+	}
+}
+
+// sessions records the AWS session each environment is opened with.
+type sessions struct {
+	Opener
+	mu  sync.Mutex
+	got []identity.Session
+}
+
+func (s *sessions) Open(ctx context.Context, env *config.Environment, ss identity.Session) (*Targets, error) {
+	s.mu.Lock()
+	s.got = append(s.got, ss)
+	s.mu.Unlock()
+	return s.Opener.Open(ctx, env, ss)
+}
+
+// TestRepeatedContentNamesTheCommitThatShipsIt: a revert brings back the
+// content of an earlier release, so it is that release (same ID, its
+// record unchanged). Its deployment still names the revert's commit and PR:
+// in the GitHub deployment's ref and payload, in the AWS session tags and in
+// the record — not the commit the release was first built from. A rollback
+// names the commit that last brought its target.
+func TestRepeatedContentNamesTheCommitThatShipsIt(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 3)
+	rec := &sessions{Opener: h.opener}
+	e := h.engine("engine-a", time.Minute)
+	e.opts.Targets = rec
+	v1 := h.build(e, version{gen: 1}, "low", 11)
+	if _, err := e.Flow(ctx, FlowRequest{ReleaseID: v1.ID, Actor: "alice", SHA: v1.SHA, PR: 11}); err != nil {
+		t.Fatal(err)
+	}
+	v2 := h.build(e, version{gen: 2, changed: map[int]string{0: "v2\n"}}, "low", 12)
+	if _, err := e.Flow(ctx, FlowRequest{ReleaseID: v2.ID, Actor: "bob", SHA: v2.SHA, PR: 12}); err != nil {
+		t.Fatal(err)
+	}
+	revert := h.build(e, version{gen: 1}, "low", 13)
+	if revert.ID != v1.ID || revert.SHA == v1.SHA {
+		t.Fatalf("the revert must be v1's content from another commit: %s@%s vs %s@%s", revert.Short(), revert.SHA, v1.Short(), v1.SHA)
+	}
+	if stored, _ := e.Release(ctx, v1.ID); stored.SHA != v1.SHA || stored.PR != 11 {
+		t.Fatalf("the release record changed: %s #%d", stored.SHA, stored.PR)
+	}
+	rec.got = nil
+	res, err := e.Flow(ctx, FlowRequest{ReleaseID: revert.ID, Actor: "carol", SHA: revert.SHA, PR: 13})
+	if err != nil || len(res.Deployments) != 3 {
+		t.Fatalf("revert flow: %+v, %v", res, err)
+	}
+	for _, d := range res.Deployments {
+		if d.Details.SHA != revert.SHA || d.Details.PR != 13 {
+			t.Fatalf("%s deployment names %s #%d, want the revert %s #13", d.Env, d.Details.SHA, d.Details.PR, revert.SHA)
+		}
+	}
+	deps := h.repo.Deployments()
+	for _, gd := range deps[len(deps)-3:] {
+		if gd.SHA != revert.SHA || !strings.Contains(string(gd.Payload), `"pr":13`) {
+			t.Fatalf("GitHub deployment to %s at %s with payload %s, want the revert's commit and PR", gd.Environment, gd.SHA, gd.Payload)
+		}
+	}
+	if len(rec.got) != 3 {
+		t.Fatalf("%d sessions opened, want one per environment", len(rec.got))
+	}
+	for _, s := range rec.got {
+		if s.PR != 13 || s.Actor != "carol" || s.Release != v1.Short() {
+			t.Fatalf("AWS session %+v, want carol, PR 13, release %s", s, v1.Short())
+		}
+	}
+
+	rb, err := e.Rollback(ctx, Request{Env: "prod", Actor: "dave"})
+	if err != nil || rb.ReleaseID != v2.ID {
+		t.Fatalf("rollback = %v, %v", rb, err)
+	}
+	if rb.Details.SHA != v2.SHA || rb.Details.PR != 12 {
+		t.Fatalf("the rollback to v2 names %s #%d, want v2's %s #12", rb.Details.SHA, rb.Details.PR, v2.SHA)
+	}
+	if last := h.repo.Deployments(); last[len(last)-1].SHA != v2.SHA {
+		t.Fatalf("rollback's GitHub deployment ref %s, want %s", last[len(last)-1].SHA, v2.SHA)
 	}
 }

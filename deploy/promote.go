@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,6 +73,20 @@ func (e *Engine) Promote(ctx context.Context, req Request) (*Deployment, error) 
 	return d, err
 }
 
+// FlowRequest is a push to the default branch, for Flow.
+type FlowRequest struct {
+	ReleaseID string
+	// Actor is who merged.
+	Actor string
+	// SHA and PR are the pushed commit and the PR it merged (see Request).
+	SHA string
+	PR  int
+	// Risk is the risk decided for this commit; empty: the release's own.
+	// It is the commit's, not the release's: the same content can arrive by
+	// another change (a revert) and be judged differently.
+	Risk string
+}
+
 // FlowResult is what the merge flow did.
 type FlowResult struct {
 	ReleaseID   string
@@ -86,11 +101,12 @@ type FlowResult struct {
 // one before it. A high-risk release stops before the last environment and
 // waits for /promote; so does any environment with auto_promote off.
 // Environments already running the release are skipped.
-func (e *Engine) Flow(ctx context.Context, releaseID, actor string) (*FlowResult, error) {
-	rel, err := e.Release(ctx, releaseID)
+func (e *Engine) Flow(ctx context.Context, req FlowRequest) (*FlowResult, error) {
+	rel, err := e.Release(ctx, req.ReleaseID)
 	if err != nil {
 		return nil, err
 	}
+	risk := cmp.Or(req.Risk, rel.Risk)
 	res := &FlowResult{ReleaseID: rel.ID}
 	if ad := e.opts.Config.Deploy.AutoDeploy; ad != nil && !*ad {
 		res.Reason = "auto_deploy is off in .conveyor.yml"
@@ -109,13 +125,13 @@ func (e *Engine) Flow(ctx context.Context, releaseID, actor string) (*FlowResult
 		env := &envs[i]
 		last := i == len(envs)-1
 		switch {
-		case last && rel.Risk != "low":
-			return wait(env.Name, fmt.Sprintf("%s risk: waiting for /promote %s", rel.Risk, env.Name))
+		case last && risk != "low":
+			return wait(env.Name, fmt.Sprintf("%s risk: waiting for /promote %s", risk, env.Name))
 		case !env.AutoPromotes():
 			return wait(env.Name, fmt.Sprintf("auto_promote is off for %s: waiting for /promote %s", env.Name, env.Name))
 		}
 		if i > 0 {
-			if soak := soakOf(&envs[i-1], rel.Risk); soak > 0 {
+			if soak := soakOf(&envs[i-1], risk); soak > 0 {
 				return wait(env.Name, fmt.Sprintf("soaking in %s for %s: waiting for /promote %s", envs[i-1].Name, soak, env.Name))
 			}
 		}
@@ -140,7 +156,7 @@ func (e *Engine) Flow(ctx context.Context, releaseID, actor string) (*FlowResult
 				return wait(env.Name, why+": waiting for /promote "+env.Name)
 			}
 		}
-		d, err := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: env.Name, Actor: actor, Reason: "merge"})
+		d, err := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: env.Name, Actor: req.Actor, Reason: "merge", SHA: req.SHA, PR: req.PR})
 		if d != nil {
 			res.Deployments = append(res.Deployments, d)
 		}

@@ -174,6 +174,15 @@ func (e *Engine) Rollback(ctx context.Context, req Request) (*Deployment, error)
 		req.Reason = "rollback"
 	}
 	req.ReleaseID = target
+	if req.SHA == "" {
+		// The commit that last brought the target here is the one going back.
+		for _, h := range hist {
+			if h.ReleaseID == target && h.State == StateSucceeded {
+				req.SHA, req.PR = h.Details.SHA, h.Details.PR
+				break
+			}
+		}
+	}
 	return e.start(ctx, req, KindRollback, cur.ReleaseID)
 }
 

@@ -510,7 +510,7 @@ func (r *runner) command(ctx context.Context, comp *config.Component, what, scri
 	maps.Copy(env, r.t.Env)
 	res, err := r.t.Executor.Run(ctx, executor.Command{
 		Name: comp.Name + " " + what, Script: script, Dir: dir, Env: env, Timeout: comp.Commands.Timeout.D(), Environment: r.d.Env,
-		Vars: map[string]string{"CONVEYOR_ENV": r.d.Env, "CONVEYOR_RELEASE": r.rel.ID, "CONVEYOR_SHA": r.rel.SHA, "CONVEYOR_COMPONENT": comp.Name},
+		Vars: map[string]string{"CONVEYOR_ENV": r.d.Env, "CONVEYOR_RELEASE": r.rel.ID, "CONVEYOR_SHA": r.d.Details.SHA, "CONVEYOR_COMPONENT": comp.Name},
 	})
 	if err != nil {
 		return "", false, err

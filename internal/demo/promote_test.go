@@ -99,17 +99,14 @@ func TestPromoteBeforeMerge(t *testing.T) {
 		}
 	})
 
-	pr.Merge("bob")
+	sha := pr.Merge("bob")
 	waitFor(t, "a deployment to prod", 30*time.Second, func() bool { return succeeded(s.Repo.Deployments(), "prod") })
 	for _, env := range []string{"staging", "prod"} {
-		var deps []githubemu.Deployment
-		for _, d := range s.Repo.Deployments() {
-			if d.Environment == env {
-				deps = append(deps, d)
-			}
-		}
+		// The release was built from the PR's head; these deployments ship
+		// the merge commit, and name it.
+		deps := deploymentsAt(s, env, sha)
 		if len(deps) != 1 {
-			t.Fatalf("want one deployment to %s after the merge, got %d", env, len(deps))
+			t.Fatalf("want one deployment to %s at the merge commit %.7s, got %d", env, sha, len(deps))
 		}
 		if r := payloadRelease(t, deps[0]); r != promoted {
 			t.Fatalf("%s deployed release %.12s, dev ran %.12s: the same tree must be the same release", env, r, promoted)
