@@ -26,4 +26,13 @@ CREATE TABLE inbox_deliveries (
 );
 CREATE INDEX inbox_deliveries_ready ON inbox_deliveries (status, next_attempt_at, received_at);
 `},
+	// A claim takes the oldest ready delivery. Ordered by next_attempt_at
+	// first, the old index made the database sort every pending delivery on
+	// each claim (milliseconds each with a backlog of thousands, while the
+	// webhook intake waited for the database); in receipt order, a claim reads
+	// from the front and passes over only the few leased or backing off.
+	{ID: "inbox-002-claim-in-receipt-order", SQL: `
+DROP INDEX inbox_deliveries_ready;
+CREATE INDEX inbox_deliveries_queue ON inbox_deliveries (status, received_at, delivery_id);
+`},
 }
