@@ -21,6 +21,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	state := addStateFlags(fs)
 	cfgPath := fs.String("repo-config", config.RepoConfigPath, "the data repo's .conveyor.yml (names the environments and their order)")
 	format := fs.String("format", "text", "output format: text or json")
+	repo := fs.String("repo", "", "the repository (OWNER/NAME) to show, when the store holds deployments of several")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -44,7 +45,12 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFailed
 	}
 	defer db.Close()
-	sts, err := deploy.ReadStatus(ctx, db, cfg, time.Now())
+	var sts []deploy.EnvStatus
+	if *repo != "" {
+		sts, err = deploy.ReadRepoStatus(ctx, db, *repo, cfg, time.Now())
+	} else {
+		sts, err = deploy.ReadStatus(ctx, db, cfg, time.Now())
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "conveyor status: %v\n", err)
 		return exitFailed

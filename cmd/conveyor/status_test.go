@@ -26,10 +26,26 @@ func TestRunStatus(t *testing.T) {
 	if err := db.PutRelease(ctx, store.Release{ID: strings.Repeat("a", 64), SHA: "0123456789abcdef", PR: 7, Risk: "high", Manifest: []byte(manifest), CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PutPromotion(ctx, store.Promotion{ReleaseID: strings.Repeat("a", 64), Env: "prod", State: "waiting", Reason: "high risk: waiting for /promote prod", CreatedAt: now, UpdatedAt: now}); err != nil {
+	if err := db.PutPromotion(ctx, store.Promotion{Repo: "parcelflow/data-platform", ReleaseID: strings.Repeat("a", 64), Env: "prod", State: "waiting", Reason: "high risk: waiting for /promote prod", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
+	// A store that also holds a second repository's promotion.
+	dsn2 := "sqlite://" + filepath.Join(dir, "two.db")
+	db2, err := store.Open(ctx, dsn2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ repo, id, risk string }{{"parcelflow/data-platform", strings.Repeat("a", 64), "high"}, {"parcelflow/streaming", strings.Repeat("b", 64), "low"}} {
+		m := `{"version":1,"id":"` + p.id + `","sha":"0123456789abcdef","pr":7,"risk":"` + p.risk + `","kinds":{},"files":[],"created_at":"2026-01-01T00:00:00Z"}`
+		if err := db2.PutRelease(ctx, store.Release{ID: p.id, SHA: "0123456789abcdef", PR: 7, Risk: p.risk, Manifest: []byte(m), CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db2.PutPromotion(ctx, store.Promotion{Repo: p.repo, ReleaseID: p.id, Env: "prod", State: "waiting", Reason: p.risk + " risk: waiting for /promote prod", CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db2.Close()
 	cfg := filepath.Join("..", "..", "testdata", "sample-repo", ".conveyor.yml")
 	if _, err := os.Stat(cfg); err != nil {
 		t.Skip("sample repo config not present")
@@ -44,6 +60,9 @@ func TestRunStatus(t *testing.T) {
 		{"json", []string{"--db", dsn, "--repo-config", cfg, "--format", "json"}, 0, `"env": "prod"`},
 		{"bad format", []string{"--db", dsn, "--repo-config", cfg, "--format", "xml"}, 2, ""},
 		{"missing config", []string{"--db", dsn, "--repo-config", filepath.Join(dir, "nope.yml")}, 2, ""},
+		{"one repository of two", []string{"--db", dsn2, "--repo-config", cfg, "--repo", "parcelflow/data-platform"}, 0, "pending aaaaaaaaaaaa: high risk"},
+		{"the other repository", []string{"--db", dsn2, "--repo-config", cfg, "--repo", "parcelflow/streaming"}, 0, "pending bbbbbbbbbbbb: low risk"},
+		{"two repositories need --repo", []string{"--db", dsn2, "--repo-config", cfg}, 1, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
