@@ -174,6 +174,13 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 	if err != nil {
 		return fmt.Errorf("deploying release %s: %w", id, err)
 	}
+	if pr != nil && len(out.Deployed) > 0 {
+		// The on-call person gets the same Roll back button a /promote offers.
+		ref := PullRequestRef{InstallationID: inst, Owner: owner, Repo: repo, Number: m.PR, HeadSHA: pr.GetHead().GetSHA(), BaseRef: branch, Merged: true, MergeCommitSHA: sha}
+		if err := h.offerRollback(ctx, w, ref, m.Config, out.Deployed[len(out.Deployed)-1]); err != nil {
+			log.Warn().Err(err).Msg("could not offer the Roll back button")
+		}
+	}
 	return nil
 }
 

@@ -91,6 +91,16 @@ func TestMergeDeploysThroughEnvironments(t *testing.T) {
 			}
 		})
 	}
+	waitFor(t, "a Roll back prod button on the merged PR", 10*time.Second, func() bool {
+		for _, r := range s.Repo.CheckRuns(pr.HeadSHA()) {
+			for _, a := range r.Actions {
+				if r.Name == "conveyor/policy" && a.Label == "Roll back prod" {
+					return true
+				}
+			}
+		}
+		return false
+	})
 	waitFor(t, "the deploy comment", 10*time.Second, func() bool {
 		for _, c := range pr.Comments() {
 			if strings.Contains(c.Body, "auto-deploying low-risk release") && strings.Contains(c.Body, "dev → staging → prod") && strings.Contains(c.Body, "Deployed to dev, staging, prod") {
