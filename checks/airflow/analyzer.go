@@ -17,6 +17,10 @@ type Analyzer struct {
 	trees map[string]*ptree
 	miss  map[string]bool
 	py    int // minor version of the Python 3 the files must compile under
+	// nodes is the node array of the file being analyzed, reused from file
+	// to file: nothing in a FileResult points into a tree. Imported modules
+	// are cached in trees and get arrays of their own.
+	nodes []pnode
 }
 
 // DefaultPythonVersion is the Python whose syntax rules apply when none is
@@ -73,7 +77,8 @@ func ParseFile(path string, src []byte) FileResult {
 // File analyzes one Python file.
 func (a *Analyzer) File(file string, src []byte) FileResult {
 	res := FileResult{Path: file, SyntaxOK: true, DAGs: []*DAG{}, Findings: []Finding{}}
-	t := a.pp.parse(src)
+	t := a.pp.parse(src, a.nodes)
+	a.nodes = t.nodes
 	if f, ok := syntaxError(file, t, a.py); ok {
 		res.SyntaxOK = false
 		res.Findings = append(res.Findings, f)
@@ -140,7 +145,7 @@ func (a *Analyzer) tree(p string) *ptree {
 		a.miss[p] = true
 		return nil
 	}
-	t := a.pp.parse(src)
+	t := a.pp.parse(src, nil)
 	a.trees[p] = t
 	return t
 }

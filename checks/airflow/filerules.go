@@ -215,20 +215,56 @@ func airflowCall(t *ptree, call int32) bool {
 
 var removedTemplateVars = regexp.MustCompile(`\{\{[^}]*?\b(execution_date|next_execution_date|prev_execution_date|prev_execution_date_success|next_ds|next_ds_nodash|prev_ds|prev_ds_nodash|tomorrow_ds|tomorrow_ds_nodash|yesterday_ds|yesterday_ds_nodash)\b`)
 
-var secretKey = regexp.MustCompile(`(?i)(^|_)(password|passwd|pwd|secret|token|api_?key|access_?key|secret_?key|private_?key|client_secret)($|_)`)
-var secretKeyNotValue = regexp.MustCompile(`(?i)(_id|_ids|_name|_env|_var|_path|_file|_arn|_conn|_field|_header|_url|_type|_prefix|_backend|_kwargs|_length|_ttl|_expiry|_uri_template)$`)
+// secretWords are the words of a name that say it holds a credential; the
+// separator inside a two-word one is optional ("api_key", "apikey").
+var secretWords = [...]string{"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "access_key", "accesskey",
+	"secret_key", "secretkey", "private_key", "privatekey", "client_secret"}
+
+// notSecretSuffixes end names that refer to a credential rather than hold
+// one: "password_env", "token_path", "secret_arn".
+var notSecretSuffixes = [...]string{"_id", "_ids", "_name", "_env", "_var", "_path", "_file", "_arn", "_conn", "_field", "_header",
+	"_url", "_type", "_prefix", "_backend", "_kwargs", "_length", "_ttl", "_expiry", "_uri_template"}
+
+// isSecretName reports whether a keyword, dict key or variable name holds a
+// credential: one of secretWords as a whole _-separated word, and none of
+// notSecretSuffixes at the end. It runs on every name a string is bound to,
+// so it is plain string search rather than a case-insensitive regexp.
+func isSecretName(name string) bool {
+	k := strings.ToLower(name)
+	for _, s := range notSecretSuffixes {
+		if strings.HasSuffix(k, s) {
+			return false
+		}
+	}
+	for _, w := range secretWords {
+		for off := 0; ; {
+			j := strings.Index(k[off:], w)
+			if j < 0 {
+				break
+			}
+			j += off
+			end := j + len(w)
+			if (j == 0 || k[j-1] == '_') && (end == len(k) || k[end] == '_') {
+				return true
+			}
+			off = j + 1
+		}
+	}
+	return false
+}
+
 var secretPathShape = regexp.MustCompile(`^[a-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$`)
 var envVarShape = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 
 func stringRules(in *interp, t *ptree, n int32) {
-	raw := t.text(n)
-	if !strings.Contains(raw, "{{") {
+	x := &t.nodes[n]
+	if raw := t.src[x.start:x.end]; !bytes.Contains(raw, []byte("{{")) {
 		// no template, nothing to check
-	} else if m := removedTemplateVars.FindStringSubmatch(raw); m != nil {
+	} else if m := removedTemplateVars.FindSubmatch(raw); m != nil {
 		in.addFinding(RuleAirflow3Removed, nodePos(t, n), "", fmt.Sprintf("template variable %s is removed in Airflow 3; use logical_date, data_interval_start or data_interval_end", m[1]))
 	}
 	key := secretContext(t, n)
-	if key == "" || !secretKey.MatchString(key) || secretKeyNotValue.MatchString(key) {
+	if key == "" || !isSecretName(key) {
 		return
 	}
 	v := stringLiteral(t, n)

@@ -1152,15 +1152,28 @@ func (i *interp) comprehension(n int32, e *env, c *ctx) val {
 // args evaluates an argument list.
 func (i *interp) args(n int32, e *env, c *ctx) (pos []val, kw map[string]val, kwPos map[string]argPos, splat bool) {
 	t := i.cur.t
-	kw = map[string]val{}
-	kwPos = map[string]argPos{}
 	if n < 0 {
 		return
 	}
 	if t.kind(n) == "generator_expression" {
 		return []val{i.eval(n, e, c)}, kw, kwPos, false
 	}
-	for _, a := range t.namedChildren(n) {
+	// Most calls in a DAG file pass keywords; sizing the maps once avoids
+	// growing them, and calls without keywords get none (reading a nil map
+	// is fine, and only this function writes to these).
+	nkw := 0
+	for a := t.nodes[n].first; a >= 0; a = t.nodes[a].next {
+		if k := t.nodes[a].kind; k == "keyword_argument" || k == "dictionary_splat" {
+			nkw++
+		}
+	}
+	if nkw > 0 {
+		kw, kwPos = make(map[string]val, nkw), make(map[string]argPos, nkw)
+	}
+	for a := t.nodes[n].first; a >= 0; a = t.nodes[a].next {
+		if !t.nodes[a].named || t.nodes[a].kind == "comment" {
+			continue
+		}
 		switch t.kind(a) {
 		case "keyword_argument":
 			name := t.text(t.field(a, "name"))
@@ -1919,11 +1932,22 @@ func (i *interp) makeTask(op string, kw map[string]val, kwPos map[string]argPos,
 			dag.Owner = v.s
 		}
 	}
-	for _, k := range sortedKeys(kw) {
-		if k == "dag" || k == "task_group" {
-			continue
+	// Keywords are visited in sorted order so findings come out stable;
+	// most tasks have no runtime-varying value, so look before sorting.
+	varying := false
+	for k, v := range kw {
+		if k != "dag" && k != "task_group" && v.runtimeReason() != "" {
+			varying = true
+			break
 		}
-		i.runtimeArg(dag, k, kw[k], kwPos[k], p, c)
+	}
+	if varying {
+		for _, k := range sortedKeys(kw) {
+			if k == "dag" || k == "task_group" {
+				continue
+			}
+			i.runtimeArg(dag, k, kw[k], kwPos[k], p, c)
+		}
 	}
 	dag.Tasks = append(dag.Tasks, tk)
 	i.owner[tk] = rec

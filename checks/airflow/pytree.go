@@ -62,12 +62,18 @@ func newPyParser() *pyParser {
 
 func (pp *pyParser) close() { pp.c.close() }
 
-// parse parses src and flattens the tree.
-func (pp *pyParser) parse(src []byte) *ptree {
+// parse parses src and flattens the tree. The nodes go into reuse when it
+// has room, so a caller that drops each tree before the next parse (the
+// Analyzer with the file it is analyzing) allocates no node array per file.
+func (pp *pyParser) parse(src []byte, reuse []pnode) *ptree {
 	// Parsing and flattening happen in one call into C; the source is read
 	// in place and the tree is freed before returning.
 	raw := pp.c.parse(src, len(src)/3+16)
-	t := &ptree{src: src, nodes: make([]pnode, len(raw))}
+	nodes := reuse[:0]
+	if cap(nodes) < len(raw) {
+		nodes = make([]pnode, len(raw))
+	}
+	t := &ptree{src: src, nodes: nodes[:len(raw)]}
 	for i := range raw {
 		r := &raw[i]
 		k, f := "ERROR", ""
