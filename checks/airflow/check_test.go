@@ -469,13 +469,18 @@ func TestImportCommand(t *testing.T) {
 			[]string{"dags/dbt_orders_build.py:12 import-error", "dags/kafka_s3_compaction.py:17 top-level-code"}, checks.Failure},
 		{"clean import", "echo '[]'", &executor.Local{}, "passed", []string{"dags/kafka_s3_compaction.py:17 top-level-code"}, checks.Success},
 		{"command fails without a report", "echo boom >&2; exit 3", &executor.Local{}, "failed", []string{"dags/kafka_s3_compaction.py:17 top-level-code"}, checks.Failure},
+		{"timeout", "echo 'filling the dag bag'; sleep 10", &executor.Local{}, "failed", []string{"dags/kafka_s3_compaction.py:17 top-level-code"}, checks.Failure},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			timeout := 20 * time.Second
+			if tc.name == "timeout" {
+				timeout = 300 * time.Millisecond
+			}
 			c := *cfg
 			c.Components = append([]config.Component{}, cfg.Components...)
 			c.Components[0].Commands.Import = tc.cmd
-			c.Components[0].Commands.Timeout = config.Duration(20 * time.Second)
+			c.Components[0].Commands.Timeout = config.Duration(timeout)
 			in := &checks.Input{Config: &c, Base: checks.EmptyTree, Head: head, Changes: checks.Diff(checks.EmptyTree, head), Executor: tc.exec, HeadDir: dir}
 			res := runCheck(t, in)
 			d := res.Details.(Details)
@@ -488,12 +493,91 @@ func TestImportCommand(t *testing.T) {
 			if res.Conclusion != tc.concl {
 				t.Errorf("conclusion = %s, want %s", res.Conclusion, tc.concl)
 			}
+			if tc.name == "timeout" {
+				ic := d.ImportCheck
+				if !ic.TimedOut || !strings.Contains(ic.Summary, "timed out after 300ms") || !strings.Contains(ic.Output, "filling the dag bag") {
+					t.Errorf("timeout not reported: timed_out=%v summary=%q output=%q", ic.TimedOut, ic.Summary, ic.Output)
+				}
+				if ic.DurationMS >= 5000 {
+					t.Errorf("the command ran %d ms; the timeout did not stop it", ic.DurationMS)
+				}
+			}
 		})
 	}
 }
 
+// TestImportErrorsOutsideTheChange: Airflow's import errors are annotated only
+// on files the change touches; errors in other files, and at paths that match
+// no file of the repo (GitHub could not place them), go to the summary.
+func TestImportErrorsOutsideTheChange(t *testing.T) {
+	base, cfg := sampleRepo(t)
+	head := clone(base)
+	const changed = "dags/kafka_s3_compaction.py"
+	head[changed] = append(append([]byte{}, base[changed]...), []byte("\n# compaction window reviewed\n")...)
+	dir := t.TempDir()
+	if err := checks.Materialize(head, dir); err != nil {
+		t.Fatal(err)
+	}
+	tb := func(path string, line int, msg string) string {
+		return fmt.Sprintf(`{"filename": %q, "error": "Traceback (most recent call last):\n  File \"%s\", line %d, in <module>\n%s"}`, path, path, line, msg)
+	}
+	report := "[" + strings.Join([]string{
+		tb("/usr/local/airflow/dags/kafka_s3_compaction.py", 9, "ImportError: cannot import name 'KafkaHook'"),
+		tb("/usr/local/airflow/dags/dbt_orders_build.py", 12, "ModuleNotFoundError: No module named 'common.missing'"),
+		tb("/usr/local/airflow/plugins/operators/custom.py", 4, "NameError: name 'BaseOperator' is not defined"),
+	}, ", ") + "]"
+	c := *cfg
+	c.Components = append([]config.Component{}, cfg.Components...)
+	c.Components[0].Commands.Import = "cat <<'EOF'\n" + report + "\nEOF\nexit 1"
+	c.Components[0].Commands.Timeout = config.Duration(20 * time.Second)
+	in := &checks.Input{Config: &c, Base: base, Head: head, Changes: checks.Diff(base, head), Executor: &executor.Local{}, HeadDir: dir}
+	res := runCheck(t, in)
+
+	want := []string{changed + ":17 top-level-code", changed + ":9 import-error"} // sorted as text
+	if got := annKeys(res); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("annotations = %v, want %v", got, want)
+	}
+	ic := res.Details.(Details).ImportCheck
+	type row struct {
+		file, airflow string
+		line          int
+		annotated     bool
+	}
+	wantErrs := []row{
+		{changed, "/usr/local/airflow/dags/kafka_s3_compaction.py", 9, true},
+		{"dags/dbt_orders_build.py", "/usr/local/airflow/dags/dbt_orders_build.py", 12, false},
+		{"", "/usr/local/airflow/plugins/operators/custom.py", 4, false},
+	}
+	if len(ic.Errors) != len(wantErrs) {
+		t.Fatalf("import errors = %+v", ic.Errors)
+	}
+	for j, w := range wantErrs {
+		e := ic.Errors[j]
+		if got := (row{e.File, e.AirflowPath, e.Line, e.Annotated}); got != w {
+			t.Errorf("error %d = %+v, want %+v", j, got, w)
+		}
+	}
+	for _, frag := range []string{
+		"reported 3 import errors; 1 are annotated",
+		"`dags/dbt_orders_build.py:12`: ModuleNotFoundError: No module named 'common.missing'",
+		"`/usr/local/airflow/plugins/operators/custom.py` (no file of this repo matches the path): NameError",
+	} {
+		if !strings.Contains(res.Summary, frag) {
+			t.Errorf("summary lacks %q:\n%s", frag, res.Summary)
+		}
+	}
+	for _, f := range res.Details.(Details).Findings {
+		if f.Rule == RuleImportError && f.File == "" {
+			t.Errorf("a finding without a repo file: %+v", f)
+		}
+	}
+	if res.Conclusion != checks.Failure {
+		t.Errorf("conclusion = %s; a broken import fails the check", res.Conclusion)
+	}
+}
+
 func TestParseImportErrors(t *testing.T) {
-	files := []string{"dags/orders.py", "dags/common/defaults.py", "airflow/dags/x.py"}
+	files := []string{"dags/orders.py", "dags/common/defaults.py", "airflow/dags/x.py", "plugins/defaults.py"}
 	cases := []struct {
 		name, out string
 		want      []ImportError
@@ -507,6 +591,10 @@ func TestParseImportErrors(t *testing.T) {
 			[]ImportError{{File: "dags/orders.py", Line: 3}}, true},
 		{"deeper repo path", `[{"filename": "/usr/local/airflow/dags/x.py", "error": "SyntaxError: invalid syntax (x.py, line 4)"}]`,
 			[]ImportError{{File: "airflow/dags/x.py", Line: 4}}, true},
+		{"no repo file matches", `[{"filename": "/usr/local/airflow/plugins/hooks.py", "error": "  File \"/usr/local/airflow/plugins/hooks.py\", line 5\nNameError: x"}]`,
+			[]ImportError{{File: "", Line: 5}}, true},
+		{"two repo files match as well", `[{"filename": "/opt/elsewhere/defaults.py", "error": "ValueError"}]`,
+			[]ImportError{{File: "", Line: 1}}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,9 +33,16 @@ type ImportReport struct {
 
 // ImportError is one file Airflow could not import.
 type ImportError struct {
-	File  string `json:"file"`
-	Line  int    `json:"line"`
-	Error string `json:"error"`
+	// File is the repo file Airflow's path maps to; empty when no file of
+	// the repo matches it (then only AirflowPath says where).
+	File string `json:"file"`
+	// AirflowPath is the path as Airflow reported it, on its own machine.
+	AirflowPath string `json:"airflow_path"`
+	Line        int    `json:"line"`
+	Error       string `json:"error"`
+	// Annotated is true when the error is annotated on the PR: its file is
+	// part of the change. The others are listed in the summary.
+	Annotated bool `json:"annotated"`
 }
 
 // importCheck runs the airflow component's import command, when one is named.
@@ -66,22 +73,34 @@ func (st *state) importCheck(ctx context.Context) {
 	}
 	rep.ExitCode, rep.TimedOut, rep.DurationMS = res.ExitCode, res.TimedOut, res.Duration.Milliseconds()
 	var files []string
-	for _, r := range st.head {
+	affected := map[string]bool{}
+	for j, r := range st.head {
 		files = append(files, r.Path)
+		affected[r.Path] = st.isAffected[j]
 	}
 	errs, found := ParseImportErrors(res.Output, files)
-	rep.Errors = errs
-	for _, e := range errs {
-		st.add(Finding{Rule: RuleImportError, File: e.File, Line: e.Line, Message: "Airflow could not import this file: " + lastLine(e.Error)}, true)
+	var elsewhere []string
+	for j := range errs {
+		e := &errs[j]
+		// Like the static findings, only files of the change get annotations;
+		// a path GitHub cannot place (no repo file matches it) cannot.
+		e.Annotated = e.File != "" && affected[e.File]
+		if e.File != "" {
+			st.add(Finding{Rule: RuleImportError, File: e.File, Line: e.Line, Message: "Airflow could not import this file: " + lastLine(e.Error)}, e.Annotated)
+		}
+		if !e.Annotated {
+			elsewhere = append(elsewhere, importErrorLine(*e))
+		}
 	}
+	rep.Errors = errs
 	switch {
 	case res.TimedOut:
 		rep.Status = "failed"
 		rep.Output = tail(res.Output, 2000)
-		rep.Summary = fmt.Sprintf("The import command `%s` timed out after %s.", rep.Command, timeout)
+		rep.Summary = fmt.Sprintf("The import command `%s` timed out after %s, so Airflow's import was not confirmed.", rep.Command, timeout)
 	case len(errs) > 0:
 		rep.Status = "failed"
-		rep.Summary = fmt.Sprintf("The import command `%s` reported %d import errors (annotated on their files).", rep.Command, len(errs))
+		rep.Summary = fmt.Sprintf("The import command `%s` reported %d import errors; %d are annotated on the files of this change.", rep.Command, len(errs), len(errs)-len(elsewhere))
 	case res.ExitCode != 0:
 		rep.Status = "failed"
 		rep.Output = tail(res.Output, 2000)
@@ -94,6 +113,26 @@ func (st *state) importCheck(ctx context.Context) {
 		rep.Status = "passed"
 		rep.Summary = fmt.Sprintf("The import command `%s` passed in %s: Airflow imported every DAG file.", rep.Command, res.Duration.Round(time.Millisecond))
 	}
+	if len(elsewhere) > 0 {
+		const shown = 20
+		rep.Summary += "\n\nImport errors outside this change, or at paths that match no file of the repo:\n"
+		for _, l := range elsewhere[:min(len(elsewhere), shown)] {
+			rep.Summary += "\n- " + l
+		}
+		if len(elsewhere) > shown {
+			rep.Summary += fmt.Sprintf("\n- … and %d more in the details", len(elsewhere)-shown)
+		}
+		rep.Summary += "\n"
+	}
+}
+
+// importErrorLine is one import error as a summary list item.
+func importErrorLine(e ImportError) string {
+	msg := strings.ReplaceAll(lastLine(e.Error), "`", "'")
+	if e.File == "" {
+		return fmt.Sprintf("`%s` (no file of this repo matches the path): %s", e.AirflowPath, msg)
+	}
+	return fmt.Sprintf("`%s:%d`: %s", e.File, e.Line, msg)
 }
 
 var (
@@ -134,21 +173,34 @@ func ParseImportErrors(output string, files []string) (errs []ImportError, found
 		if name == "" {
 			name = e.Filepath
 		}
-		file := matchRepoFile(name, files)
-		errs = append(errs, ImportError{File: file, Line: tracebackLine(e.Error, name, file), Error: e.Error})
+		ie := ImportError{File: matchRepoFile(name, files), AirflowPath: name, Error: e.Error}
+		if ie.File != "" {
+			ie.Line = tracebackLine(e.Error, name, ie.File)
+		} else {
+			ie.Line = max(tracebackLine(e.Error, name, name), 1)
+		}
+		errs = append(errs, ie)
 	}
 	return errs, found
 }
 
 // matchRepoFile maps a path on the machine that ran Airflow to the repo file
-// sharing the longest path suffix with it.
+// sharing the longest path suffix with it (at least the file name). It
+// returns "" when no repo file matches, or when two match equally well: an
+// annotation must name a file of the repo, and a guess would land on the
+// wrong one.
 func matchRepoFile(name string, files []string) string {
-	best, bestLen := name, 0
+	best, bestLen, tie := "", 0, false
 	for _, f := range files {
-		n := commonSuffixParts(name, f)
-		if n > bestLen {
-			best, bestLen = f, n
+		switch n := commonSuffixParts(name, f); {
+		case n > bestLen:
+			best, bestLen, tie = f, n, false
+		case n == bestLen && n > 0 && f != best:
+			tie = true
 		}
+	}
+	if tie {
+		return ""
 	}
 	return best
 }
