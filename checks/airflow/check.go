@@ -504,11 +504,14 @@ func effectiveCatchup(d *DAG, airflow3 bool) bool {
 // compare classifies a DAG of an affected file against base and reports the
 // semantic changes reviewers must see.
 func (st *state) compare(d *DAG, r *FileResult, baseRes *FileResult, baseIDs, headIDs map[string][]*DAG) string {
-	if d.DagID == "" {
-		return "changed"
-	}
 	var old *DAG
-	if baseRes != nil {
+	if d.DagID == "" {
+		// Only known at runtime: the same DAG is the one built in the same
+		// file from the same pattern, or failing that at the same line.
+		if old = sameDynamicDAG(d, baseRes); old == nil {
+			return "added"
+		}
+	} else if baseRes != nil {
 		for _, b := range baseRes.DAGs {
 			if b.DagID == d.DagID {
 				old = b
@@ -535,7 +538,7 @@ func (st *state) compare(d *DAG, r *FileResult, baseRes *FileResult, baseIDs, he
 	}
 	ch := "unchanged"
 	if old.Schedule != d.Schedule {
-		st.semantic(d, RuleScheduleChanged, d.ArgLine(d.ScheduleArg), false, fmt.Sprintf("schedule of %s changed from %s to %s; intervals already run will not line up with the new ones", d.DagID, orDefault(old.Schedule, "(default)"), orDefault(d.Schedule, "(default)")))
+		st.semantic(d, RuleScheduleChanged, d.ArgLine(d.ScheduleArg), false, fmt.Sprintf("schedule of %s changed from %s to %s; intervals already run will not line up with the new ones", dagName(d), orDefault(old.Schedule, "(default)"), orDefault(d.Schedule, "(default)")))
 		ch = "changed"
 	}
 	if old.StartDate != d.StartDate {
@@ -544,17 +547,39 @@ func (st *state) compare(d *DAG, r *FileResult, baseRes *FileResult, baseIDs, he
 		if back {
 			why = "moved back"
 		}
-		st.semantic(d, RuleStartDateMoved, d.ArgLine("start_date"), back, fmt.Sprintf("start_date of %s %s from %s to %s; with catchup the scheduler fills every interval it has not run", d.DagID, why, orDefault(old.StartDate, "(unset)"), orDefault(d.StartDate, "(unset)")))
+		st.semantic(d, RuleStartDateMoved, d.ArgLine("start_date"), back, fmt.Sprintf("start_date of %s %s from %s to %s; with catchup the scheduler fills every interval it has not run", dagName(d), why, orDefault(old.StartDate, "(unset)"), orDefault(d.StartDate, "(unset)")))
 		ch = "changed"
 	}
 	if !effectiveCatchup(old, st.s.airflow3) && effectiveCatchup(d, st.s.airflow3) {
-		st.semantic(d, RuleCatchupEnabled, d.ArgLine("catchup"), true, fmt.Sprintf("catchup of %s turned on: every missed interval since start_date (%s) is scheduled on deploy", d.DagID, orDefault(d.StartDate, "unset")))
+		st.semantic(d, RuleCatchupEnabled, d.ArgLine("catchup"), true, fmt.Sprintf("catchup of %s turned on: every missed interval since start_date (%s) is scheduled on deploy", dagName(d), orDefault(d.StartDate, "unset")))
 		ch = "changed"
 	}
 	if ch == "unchanged" && st.isChanged(d.File) {
 		ch = "changed"
 	}
 	return ch
+}
+
+// sameDynamicDAG finds, among the base DAGs of the same file, the one a DAG
+// whose dag_id is only known at runtime continues: the one with the same
+// dag_id pattern ("feed_{…}"), else a dynamic one at the same line.
+func sameDynamicDAG(d *DAG, baseRes *FileResult) *DAG {
+	if baseRes == nil {
+		return nil
+	}
+	if d.IDPattern != "" {
+		for _, b := range baseRes.DAGs {
+			if b.DagID == "" && b.IDPattern == d.IDPattern {
+				return b
+			}
+		}
+	}
+	for _, b := range baseRes.DAGs {
+		if b.DagID == "" && b.Line == d.Line {
+			return b
+		}
+	}
+	return nil
 }
 
 // component names the airflow component owning path, for signals.

@@ -645,3 +645,100 @@ func TestEstimateRuns(t *testing.T) {
 
 var _ = policy.SignalCatchupStorm
 var _ = os.Getenv
+
+// TestDynamicDAGChanges: a DAG whose dag_id is only known at runtime is
+// matched to the base branch by file and dag_id pattern (or line), so a new
+// one shows as added, an edited one as changed, and one outside the change
+// as unchanged.
+func TestDynamicDAGChanges(t *testing.T) {
+	cfg, err := config.ParseRepo(".conveyor.yml", []byte("version: 1\ncomponents: [{name: dags, kind: airflow, paths: [\"dags/**\"]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds := func(pattern, schedule string) string {
+		return `import json
+import pathlib
+
+import pendulum
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+FEEDS = json.loads(pathlib.Path(__file__).with_name("feeds.json").read_text())
+
+for feed in FEEDS:
+    with DAG(
+        dag_id=f"` + pattern + `",
+        schedule="` + schedule + `",
+        start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+        catchup=False,
+        default_args={"owner": "data-eng", "retries": 1},
+        tags=["feeds"],
+    ):
+        EmptyOperator(task_id="load")
+`
+	}
+	const orders = `import pendulum
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+with DAG(dag_id="orders", schedule="@daily", start_date=pendulum.datetime(2025, 1, 1, tz="UTC"), catchup=False,
+         default_args={"owner": "data-eng", "retries": 1}, tags=["orders"]):
+    EmptyOperator(task_id="load")
+`
+	withSecond := feeds("feed_{feed}", "@daily") + "\nfor table in FEEDS:\n    with DAG(dag_id=f\"export_{table}\", schedule=\"@weekly\", start_date=pendulum.datetime(2025, 1, 1, tz=\"UTC\"), catchup=False):\n        EmptyOperator(task_id=\"export\")\n"
+	cases := []struct {
+		name       string
+		base, head checks.MapTree
+		want       []string // "pattern=change", in head order
+		semantic   []string // rules of the semantic findings
+	}{
+		{"new file", checks.MapTree{"dags/orders.py": []byte(orders)},
+			checks.MapTree{"dags/orders.py": []byte(orders), "dags/feeds.py": []byte(feeds("feed_{feed}", "@daily"))},
+			[]string{"orders=unchanged", "feed_{feed}=added"}, nil},
+		{"outside the change", checks.MapTree{"dags/orders.py": []byte(orders), "dags/feeds.py": []byte(feeds("feed_{feed}", "@daily"))},
+			checks.MapTree{"dags/orders.py": []byte(strings.Replace(orders, "@daily", "@hourly", 1)), "dags/feeds.py": []byte(feeds("feed_{feed}", "@daily"))},
+			[]string{"orders=changed", "feed_{feed}=unchanged"}, []string{"schedule-changed"}},
+		{"schedule changed", checks.MapTree{"dags/feeds.py": []byte(feeds("feed_{feed}", "@daily"))},
+			checks.MapTree{"dags/feeds.py": []byte(feeds("feed_{feed}", "@hourly"))},
+			[]string{"feed_{feed}=changed"}, []string{"schedule-changed"}},
+		{"second dynamic DAG in the file", checks.MapTree{"dags/feeds.py": []byte(feeds("feed_{feed}", "@daily"))},
+			checks.MapTree{"dags/feeds.py": []byte(withSecond)},
+			[]string{"feed_{feed}=changed", "export_{table}=added"}, nil},
+		{"pattern changed at the same line", checks.MapTree{"dags/feeds.py": []byte(feeds("feed_{feed}", "@daily"))},
+			checks.MapTree{"dags/feeds.py": []byte(feeds("load_{feed}", "@daily"))},
+			[]string{"load_{feed}=changed"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runCheck(t, &checks.Input{Config: cfg, Base: tc.base, Head: tc.head, Changes: checks.Diff(tc.base, tc.head)})
+			d := res.Details.(Details)
+			var got []string
+			for _, x := range d.DAGs {
+				id := x.IDPattern
+				if x.DagID != nil {
+					id = *x.DagID
+				}
+				got = append(got, id+"="+x.Change)
+			}
+			sort.Strings(got)
+			want := append([]string{}, tc.want...)
+			sort.Strings(want)
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("changes = %v, want %v", got, want)
+			}
+			var sem []string
+			for _, f := range d.Findings {
+				switch f.Rule {
+				case RuleScheduleChanged, RuleStartDateMoved, RuleCatchupEnabled, RuleDagRenamed, RuleDagDeleted:
+					sem = append(sem, f.Rule)
+					if strings.Contains(f.Message, " of  ") {
+						t.Errorf("message names no DAG: %s", f.Message)
+					}
+				}
+			}
+			if strings.Join(sem, " ") != strings.Join(tc.semantic, " ") {
+				t.Errorf("semantic findings = %v, want %v", sem, tc.semantic)
+			}
+		})
+	}
+}
