@@ -148,6 +148,9 @@ type WarehouseEnv struct {
 // KafkaEnv is the environment's Kafka cluster.
 type KafkaEnv struct {
 	Brokers []string `yaml:"brokers"`
+	// IAM connects over TLS with MSK's IAM authentication, as the
+	// environment's deploy role; otherwise the brokers are reached in plain text.
+	IAM bool `yaml:"iam"`
 }
 
 // Soak durations per risk class.

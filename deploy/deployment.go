@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parcelflow/conveyor/deploy/airflow"
+	"github.com/parcelflow/conveyor/deploy/streaming"
 	"github.com/parcelflow/conveyor/deploy/warehouse"
 	"github.com/parcelflow/conveyor/store"
 )
@@ -101,6 +102,9 @@ type Details struct {
 	// with no way back.
 	BucketState string        `json:"bucket_state,omitempty"`
 	Smoke       []SmokeResult `json:"smoke,omitempty"`
+	// Streaming holds, per streaming component, its consumer group's offsets
+	// checkpointed before the component was applied.
+	Streaming map[string]*streaming.Checkpoint `json:"streaming,omitempty"`
 	// RolledBackRelease is the bad release a rollback replaced.
 	RolledBackRelease string `json:"rolled_back_release,omitempty"`
 	// DagRunsToReview lists the DAGs whose code went back and the window in

@@ -14,6 +14,7 @@ import (
 	"github.com/parcelflow/conveyor/deploy/airflow"
 	"github.com/parcelflow/conveyor/deploy/executor"
 	"github.com/parcelflow/conveyor/deploy/release"
+	"github.com/parcelflow/conveyor/deploy/streaming"
 	"github.com/parcelflow/conveyor/deploy/warehouse"
 	"github.com/parcelflow/conveyor/store"
 )
@@ -252,8 +253,55 @@ func (r *runner) do(ctx context.Context, step string) (msg string, skipped bool,
 	if comp.Commands.Apply == "" {
 		return "no apply command configured", true, nil
 	}
+	if comp.Kind == config.KindStreaming && comp.Streaming != nil && r.t.Kafka != nil {
+		return r.streaming(ctx, comp)
+	}
 	return r.command(ctx, comp, "apply", comp.Commands.Apply)
 }
+
+// streaming applies a streaming component between a checkpoint of its
+// consumer group's offsets and a comparison with it: a consumer that comes
+// up behind where the old one committed, or without its commits, would
+// load records twice or skip them, and fails the deployment. The
+// checkpoint is kept in the deployment, so a step resumed after a crash
+// compares with the position from before the first attempt.
+func (r *runner) streaming(ctx context.Context, comp *config.Component) (string, bool, error) {
+	s := comp.Streaming
+	cp := r.d.Details.Streaming[comp.Name]
+	if cp == nil {
+		var err error
+		if cp, err = streaming.Take(ctx, r.t.Kafka, s.ConsumerGroup, s.Topics, r.e.now()); err != nil {
+			return "", false, err
+		}
+		if r.d.Details.Streaming == nil {
+			r.d.Details.Streaming = map[string]*streaming.Checkpoint{}
+		}
+		r.d.Details.Streaming[comp.Name] = cp
+		if err := r.e.save(ctx, r.f, r.d); err != nil {
+			return "", false, err
+		}
+	}
+	msg, _, err := r.command(ctx, comp, "apply", comp.Commands.Apply)
+	if err != nil {
+		return "", false, err
+	}
+	findings, err := streaming.Compare(ctx, r.t.Kafka, cp)
+	if err != nil {
+		return "", false, err
+	}
+	if len(findings) > 0 {
+		var why []string
+		for _, f := range findings {
+			why = append(why, f.String())
+		}
+		return "", false, fmt.Errorf("%w: consumer group %s: %s", ErrOffsetsMoved, s.ConsumerGroup, strings.Join(why, "; "))
+	}
+	return fmt.Sprintf("%s; consumer group %s kept its offsets on %s (lag %d at the checkpoint)", msg, s.ConsumerGroup, strings.Join(s.Topics, ", "), cp.Lag()), false, nil
+}
+
+// ErrOffsetsMoved is wrapped by a deployment's error when a streaming
+// consumer's committed offsets went back or were lost during its deploy.
+var ErrOffsetsMoved = errors.New("streaming offsets moved back")
 
 func (r *runner) restorePoint(ctx context.Context) (string, bool, error) {
 	if r.t.Warehouse == nil {

@@ -2,18 +2,23 @@ package deploy
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	kaws "github.com/twmb/franz-go/pkg/sasl/aws"
 
 	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy/airflow"
 	"github.com/parcelflow/conveyor/deploy/artifacts"
 	"github.com/parcelflow/conveyor/deploy/executor"
 	"github.com/parcelflow/conveyor/deploy/identity"
+	"github.com/parcelflow/conveyor/deploy/streaming"
 	"github.com/parcelflow/conveyor/deploy/warehouse"
 )
 
@@ -30,6 +35,9 @@ type Targets struct {
 	Executor executor.Executor
 	// Env holds variables (often secrets) passed to every command; masked in output.
 	Env map[string]string
+	// Kafka reads consumer group offsets of the environment's cluster; nil
+	// when the environment names no brokers.
+	Kafka streaming.Admin
 	// AirflowCLI runs Airflow commands in the environment's MWAA (backfills);
 	// nil when the environment has no MWAA scheduler to reach.
 	AirflowCLI *airflow.CLI
@@ -97,6 +105,14 @@ func (o *AWSOpener) Open(ctx context.Context, env *config.Environment, s identit
 		}
 		t.Airflow = dep
 	}
+	if len(env.Kafka.Brokers) > 0 {
+		adm, closeKafka, err := openKafka(env, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("deploy: Kafka of %s: %w", env.Name, err)
+		}
+		t.Kafka = adm
+		t.Close = closeKafka
+	}
 	if o.Warehouse != nil {
 		w, err := o.Warehouse(ctx, env)
 		if err != nil {
@@ -104,7 +120,8 @@ func (o *AWSOpener) Open(ctx context.Context, env *config.Environment, s identit
 		}
 		t.Warehouse = w
 		if c, ok := w.(interface{ Close() error }); ok {
-			t.Close = func() { _ = c.Close() }
+			prev := t.Close
+			t.Close = func() { _ = c.Close(); prev() }
 		}
 	}
 	if o.Executor != nil {
@@ -114,4 +131,26 @@ func (o *AWSOpener) Open(ctx context.Context, env *config.Environment, s identit
 		t.Env = o.Env(env)
 	}
 	return t, nil
+}
+
+// openKafka connects an admin client to env's brokers: over TLS with MSK's
+// IAM authentication under the environment's credentials when env asks for
+// it, in plain text otherwise.
+func openKafka(env *config.Environment, cfg aws.Config) (streaming.Admin, func(), error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(env.Kafka.Brokers...)}
+	if env.Kafka.IAM {
+		opts = append(opts, kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}),
+			kgo.SASL(kaws.ManagedStreamingIAM(func(ctx context.Context) (kaws.Auth, error) {
+				c, err := cfg.Credentials.Retrieve(ctx)
+				if err != nil {
+					return kaws.Auth{}, err
+				}
+				return kaws.Auth{AccessKey: c.AccessKeyID, SecretKey: c.SecretAccessKey, SessionToken: c.SessionToken, UserAgent: "conveyor"}, nil
+			})))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kadm.NewClient(cl), cl.Close, nil
 }
