@@ -1038,6 +1038,10 @@ func (i *interp) binop(n int32, e *env, c *ctx) val {
 		return addVals(l, r)
 	case "-":
 		switch {
+		case l.k == vTime && r.k == vDur && rt != "":
+			// `datetime.now() - timedelta(days=1)`: shown as written, since the
+			// value is different on every parse.
+			return val{k: vTime, t: l.t.Add(-r.d).AddDate(0, -r.months, 0), rt: rt, expr: t.text(n)}
 		case l.k == vTime && r.k == vDur:
 			return val{k: vTime, t: l.t.Add(-r.d).AddDate(0, -r.months, 0), rt: rt}
 		case l.k == vNum && r.k == vNum:
@@ -1061,7 +1065,8 @@ func (i *interp) binop(n int32, e *env, c *ctx) val {
 			return val{k: vUnknown, s: l.s, rt: rt}
 		}
 	}
-	return val{k: vUnknown, rt: rt}
+	// Unknown statically: keep the source text for what reviewers are shown.
+	return val{k: vUnknown, rt: rt, expr: t.text(n)}
 }
 
 func (i *interp) compare(n int32, e *env, c *ctx) val {
