@@ -306,9 +306,12 @@ type state struct {
 
 	findings []Finding
 	annotate []bool
-	signals  []policy.Signal
-	details  Details
-	rows     []summaryRow
+	// renamed holds the base dag_ids whose DAG the change renamed; they are
+	// not deletions.
+	renamed map[string]bool
+	signals []policy.Signal
+	details Details
+	rows    []summaryRow
 }
 
 type summaryRow struct {
@@ -530,6 +533,10 @@ func (st *state) compare(d *DAG, r *FileResult, baseRes *FileResult, baseIDs, he
 		}
 		if old == nil {
 			if renamed := st.renamedFrom(d, baseRes, headIDs); renamed != nil {
+				if st.renamed == nil {
+					st.renamed = map[string]bool{}
+				}
+				st.renamed[renamed.DagID] = true
 				st.semantic(d, RuleDagRenamed, d.ArgLine("dag_id"), true, fmt.Sprintf("dag_id changed from %q to %q: Airflow treats this as a new DAG, the run history of %q is orphaned and the new DAG starts from start_date", renamed.DagID, d.DagID, renamed.DagID))
 				return "changed"
 			}
@@ -595,13 +602,13 @@ func (st *state) component(path string) string {
 func (st *state) isChanged(p string) bool { _, ok := st.changed[p]; return ok }
 
 // renamedFrom finds the base DAG of the same file whose dag_id disappeared
-// when d's appeared: a rename.
+// when d's appeared, and is not already taken by another rename: a rename.
 func (st *state) renamedFrom(d *DAG, baseRes *FileResult, headIDs map[string][]*DAG) *DAG {
 	if baseRes == nil {
 		return nil
 	}
 	for _, b := range baseRes.DAGs {
-		if b.DagID != "" && len(headIDs[b.DagID]) == 0 {
+		if b.DagID != "" && len(headIDs[b.DagID]) == 0 && !st.renamed[b.DagID] {
 			return b
 		}
 	}
@@ -617,16 +624,8 @@ func (st *state) semantic(d *DAG, ruleID string, line int, high bool, msg string
 
 // deletions reports base DAGs that no longer exist anywhere in head.
 func (st *state) deletions(baseIDs, headIDs map[string][]*DAG) {
-	renamed := map[string]bool{}
-	for _, f := range st.findings {
-		if f.Rule == RuleDagRenamed {
-			if from, _, ok := strings.Cut(strings.TrimPrefix(f.Message, "dag_id changed from "), " to "); ok {
-				renamed[strings.Trim(from, `"`)] = true
-			}
-		}
-	}
 	for _, id := range sortedKeys(baseIDs) {
-		if len(headIDs[id]) > 0 || renamed[id] {
+		if len(headIDs[id]) > 0 || st.renamed[id] {
 			continue
 		}
 		for _, d := range baseIDs[id] {

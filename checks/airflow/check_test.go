@@ -742,3 +742,64 @@ with DAG(dag_id="orders", schedule="@daily", start_date=pendulum.datetime(2025, 
 		})
 	}
 }
+
+// TestRenamesAreNotDeletions: a renamed dag_id is reported once as a rename
+// and never as a deletion, also with the rename rule turned off, while a DAG
+// that really disappears is still a deletion.
+func TestRenamesAreNotDeletions(t *testing.T) {
+	dagFile := func(ids ...string) []byte {
+		var b strings.Builder
+		b.WriteString("import pendulum\nfrom airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n")
+		for _, id := range ids {
+			fmt.Fprintf(&b, "\nwith DAG(dag_id=%q, schedule=\"@daily\", start_date=pendulum.datetime(2025, 1, 1, tz=\"UTC\"), catchup=False):\n    EmptyOperator(task_id=\"run\")\n", id)
+		}
+		return []byte(b.String())
+	}
+	cases := []struct {
+		name       string
+		rules      string
+		base, head []string // dag_ids of dags/etl.py
+		renamed    []string // "old>new"
+		deleted    []string
+	}{
+		{"one rename", "", []string{"orders"}, []string{"orders_v2"}, []string{"orders>orders_v2"}, nil},
+		{"two renames in one file", "", []string{"orders", "refunds"}, []string{"orders_v2", "refunds_v2"}, []string{"orders>orders_v2", "refunds>refunds_v2"}, nil},
+		{"rename and deletion", "", []string{"orders", "refunds"}, []string{"orders_v2"}, []string{"orders>orders_v2"}, []string{"refunds"}},
+		{"rename rule off", "rules: {dag-id-renamed: off}", []string{"orders"}, []string{"orders_v2"}, nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.ParseRepo(".conveyor.yml", []byte("version: 1\ncomponents: [{name: dags, kind: airflow, paths: [\"dags/**\"]}]\nchecks:\n  airflow: {"+tc.rules+"}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := checks.MapTree{"dags/etl.py": dagFile(tc.base...)}
+			head := checks.MapTree{"dags/etl.py": dagFile(tc.head...)}
+			res := runCheck(t, &checks.Input{Config: cfg, Base: base, Head: head, Changes: checks.Diff(base, head)})
+			d := res.Details.(Details)
+			var renamed, deleted []string
+			for _, f := range d.Findings {
+				switch f.Rule {
+				case RuleDagRenamed:
+					from, _, _ := strings.Cut(strings.TrimPrefix(f.Message, `dag_id changed from "`), `"`)
+					renamed = append(renamed, from+">"+f.DagID)
+				case RuleDagDeleted:
+					deleted = append(deleted, f.DagID)
+				}
+			}
+			if strings.Join(renamed, " ") != strings.Join(tc.renamed, " ") {
+				t.Errorf("renames = %v, want %v", renamed, tc.renamed)
+			}
+			if strings.Join(deleted, " ") != strings.Join(tc.deleted, " ") {
+				t.Errorf("deletions = %v, want %v", deleted, tc.deleted)
+			}
+			var gone []string
+			for _, x := range d.Deleted {
+				gone = append(gone, *x.DagID)
+			}
+			if strings.Join(gone, " ") != strings.Join(tc.deleted, " ") {
+				t.Errorf("details.deleted = %v, want %v", gone, tc.deleted)
+			}
+		})
+	}
+}
