@@ -1,6 +1,7 @@
 package airflow
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -100,4 +101,76 @@ func TestPythonVersionSetting(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDetailsDocExample keeps the JSON example in docs/checks/airflow.md to
+// the keys the check really writes: a static DAG, a DAG with a runtime
+// dag_id, and the top level.
+func TestDetailsDocExample(t *testing.T) {
+	doc := readDoc(t)
+	start := strings.Index(doc, "```json\n{\n  \"target_version\"")
+	if start < 0 {
+		t.Fatal("docs/checks/airflow.md has no details example")
+	}
+	block := doc[start+len("```json\n"):]
+	block = block[:strings.Index(block, "```")]
+	var lines []string
+	for _, l := range strings.Split(block, "\n") {
+		if j := strings.Index(l, "  // "); j >= 0 {
+			l = l[:j]
+		}
+		lines = append(lines, l)
+	}
+	var example map[string]any
+	if err := json.Unmarshal([]byte(strings.Join(lines, "\n")), &example); err != nil {
+		t.Fatalf("the example is not JSON once comments are stripped: %v", err)
+	}
+
+	sample, cfg := sampleRepo(t)
+	static := runCheck(t, &checks.Input{Config: cfg, Base: checks.EmptyTree, Head: sample, Changes: checks.Diff(checks.EmptyTree, sample)})
+	fixtures, err := checks.ReadDir("../../testdata/airflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dynamic := runCheck(t, checks.NewInput(checks.EmptyTree, fixtures))
+	real := func(res checks.Result, pick func(DAGInfo) bool) map[string]any {
+		t.Helper()
+		for _, d := range res.Details.(Details).DAGs {
+			if pick(d) {
+				return jsonKeys(t, d)
+			}
+		}
+		t.Fatal("no such DAG")
+		return nil
+	}
+	dags := example["dags"].([]any)
+	cases := []struct {
+		name    string
+		example map[string]any
+		real    map[string]any
+	}{
+		{"top level", example, jsonKeys(t, static.Details)},
+		{"static DAG", dags[0].(map[string]any), real(static, func(d DAGInfo) bool {
+			return d.DagID != nil && *d.DagID == "orders_postgres_to_snowflake"
+		})},
+		{"runtime dag_id", dags[1].(map[string]any), real(dynamic, func(d DAGInfo) bool { return d.DagID == nil })},
+	}
+	for _, tc := range cases {
+		if got, want := sortedKeys(tc.example), sortedKeys(tc.real); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: the docs show keys %v, the check writes %v", tc.name, got, want)
+		}
+	}
+}
+
+func jsonKeys(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
