@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -50,7 +51,7 @@ func (h *CheckSuite) Handle(ctx context.Context, eventType, deliveryID string, p
 			return nil
 		}
 	}
-	return h.Evaluate(ctx, Target{
+	err := h.Evaluate(ctx, Target{
 		InstallationID: ev.GetInstallation().GetID(),
 		Owner:          ev.GetRepo().GetOwner().GetLogin(),
 		Repo:           ev.GetRepo().GetName(),
@@ -58,6 +59,13 @@ func (h *CheckSuite) Handle(ctx context.Context, eventType, deliveryID string, p
 		BaseRef:        baseFor(suite.PullRequests, ev.GetRepo()),
 		DeliveryID:     deliveryID,
 	})
+	if prs := suite.PullRequests; ev.GetAction() == "rerequested" && h.policyEnabled() && len(prs) > 0 && prs[0].GetHead().GetSHA() == suite.GetHeadSHA() {
+		// "Re-run all checks" re-runs the policy too: the checks' results may
+		// raise or drop an approval requirement.
+		err = errors.Join(err, h.reevaluatePR(ctx, ev.GetInstallation().GetID(), ev.GetRepo().GetOwner().GetLogin(), ev.GetRepo().GetName(),
+			prs[0].GetNumber(), ev.GetSender().GetLogin(), deliveryID))
+	}
+	return err
 }
 
 // mergeQueuePrefix starts the branches GitHub's merge queue builds.

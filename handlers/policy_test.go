@@ -311,6 +311,31 @@ func TestPolicyCheckFollowsReviewsPushesAndTeams(t *testing.T) {
 		})
 	}
 
+	t.Run("re-run all checks decides the policy again", func(t *testing.T) {
+		decisions := func() int {
+			events, err := h.audit.List(context.Background(), store.AuditFilter{Repo: org + "/data-platform", PR: pr.Number, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, ev := range events {
+				if ev.Action == "policy" {
+					n++
+				}
+			}
+			return n
+		}
+		before := decisions()
+		h.repo.RerequestCheckSuite(pr.HeadSHA(), devops2)
+		h.deliver(t, "check_suite")
+		if after := decisions(); after != before+1 {
+			t.Fatalf("%d policy decisions after Re-run all checks, want %d", after, before+1)
+		}
+		if run := h.policyRun(t, pr.HeadSHA()); run.Conclusion != "failure" {
+			t.Fatalf("the re-decided policy is %s, want failure (the change request still blocks)", run.Conclusion)
+		}
+	})
+
 	t.Run("decisions are audited with the membership they relied on", func(t *testing.T) {
 		events, err := h.audit.List(context.Background(), store.AuditFilter{Repo: org + "/data-platform", PR: pr.Number, Limit: 1000})
 		if err != nil {
