@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin/conveyor
 PKGS      := ./...
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 
 .PHONY: all build test test-deps demo bench lint fuzz clean
 

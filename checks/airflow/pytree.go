@@ -102,15 +102,6 @@ func (t *ptree) text(i int32) string {
 	return string(t.src[n.start:n.end])
 }
 
-// children returns the child indices of i (all, named or not).
-func (t *ptree) children(i int32) []int32 {
-	var out []int32
-	for c := t.nodes[i].first; c >= 0; c = t.nodes[c].next {
-		out = append(out, c)
-	}
-	return out
-}
-
 // namedChildren returns the named child indices of i, skipping comments.
 func (t *ptree) namedChildren(i int32) []int32 {
 	var out []int32

@@ -61,15 +61,13 @@ var (
 	unknown = val{k: vUnknown}
 )
 
-func strVal(s string) val         { return val{k: vStr, s: s} }
-func numVal(n float64) val        { return val{k: vNum, n: n} }
-func boolVal(b bool) val          { return val{k: vBool, b: b} }
-func refVal(q string) val         { return val{k: vRef, s: q} }
-func patternVal(p string) val     { return val{k: vUnknown, s: p} }
-func listVal(items []val) val     { return val{k: vList, items: items} }
-func (v val) known() bool         { return v.k != vUnknown && v.k != vCall }
-func (v val) isStr() bool         { return v.k == vStr }
-func (v val) withRT(r string) val { v.rt = r; return v }
+func strVal(s string) val     { return val{k: vStr, s: s} }
+func numVal(n float64) val    { return val{k: vNum, n: n} }
+func boolVal(b bool) val      { return val{k: vBool, b: b} }
+func refVal(q string) val     { return val{k: vRef, s: q} }
+func patternVal(p string) val { return val{k: vUnknown, s: p} }
+func listVal(items []val) val { return val{k: vList, items: items} }
+func (v val) known() bool     { return v.k != vUnknown && v.k != vCall }
 
 // dictGet returns a dict's value for key.
 func (v val) dictGet(key string) (val, bool) {

@@ -284,10 +284,7 @@ func TestBreakingNeedsOwnerAndConsumers(t *testing.T) {
 	if res.Conclusion != checks.ActionRequired {
 		t.Errorf("conclusion = %s, want action_required", res.Conclusion)
 	}
-	var got []policy.ApprovalRequirement
-	for _, a := range res.Approvals {
-		got = append(got, a)
-	}
+	got := append([]policy.ApprovalRequirement(nil), res.Approvals...)
 	// item_count is declared once and inherited by both versions of fct_orders.
 	if len(got) != 2 {
 		t.Fatalf("approvals = %+v", got)

@@ -304,6 +304,7 @@ func TestHandlerPanicIsAFailedAttempt(t *testing.T) {
 	handler := newTestHandler(func(ctx context.Context, id string, call int) error {
 		if call == 1 {
 			var m map[string]int
+			//lint:ignore SA5000 the handler panics on purpose
 			m["boom"]++ // a nil-map panic, as a handler bug would cause
 		}
 		return nil

@@ -16,6 +16,8 @@ import (
 	"time"
 )
 
+//lint:file-ignore ST1005 the error strings are GitHub's answers, word for word
+
 // Errors from app JWT verification; GitHub answers all of them with 401.
 var (
 	errJWTMalformed = errors.New("A JSON web token could not be decoded")

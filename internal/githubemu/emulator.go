@@ -54,26 +54,25 @@ type Emulator struct {
 	mux        *http.ServeMux
 	httpClient *http.Client
 
-	mu            sync.Mutex
-	nextID        int64
-	reqSeq        int64
-	tokens        map[string]time.Time
-	repos         map[string]*Repo
-	users         map[string]*userRec
-	orgMembers    map[string]map[string]bool
-	teams         map[string]*Team
-	calls         []Call
-	faults        []*fault
-	rateUsed      int
-	rateReset     time.Time
-	hookURL       string
-	hookSecret    string
-	deliveries    []Delivery
-	baseURL       string
-	srv           *httptest.Server
-	comments      map[int64]*Comment
-	commentRepo   map[int64]*Repo
-	environmentID int64
+	mu          sync.Mutex
+	nextID      int64
+	reqSeq      int64
+	tokens      map[string]time.Time
+	repos       map[string]*Repo
+	users       map[string]*userRec
+	orgMembers  map[string]map[string]bool
+	teams       map[string]*Team
+	calls       []Call
+	faults      []*fault
+	rateUsed    int
+	rateReset   time.Time
+	hookURL     string
+	hookSecret  string
+	deliveries  []Delivery
+	baseURL     string
+	srv         *httptest.Server
+	comments    map[int64]*Comment
+	commentRepo map[int64]*Repo
 }
 
 // New builds an emulator. It panics only if no RSA key can be had, which is a programming error.
