@@ -21,6 +21,7 @@ Usage:
   conveyor config validate FILE       validate a .conveyor.yml
   conveyor inbox list|retry           inspect and replay webhook deliveries
   conveyor status                     what runs in each environment
+  conveyor health                     deployment frequency, lead time, failures, restores
   conveyor audit verify|list          check and read the hash-chained audit log
   conveyor demo                       the whole flow on embedded defaults
 
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runAudit(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
+	case "health":
+		return runHealth(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
