@@ -67,9 +67,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: opening sqlite: %w", err)
 		}
-		if path == ":memory:" {
-			s.SetMaxOpenConns(1)
-		}
+		// One connection: SQLite admits one writer at a time, and writers
+		// that meet its lock back off by sleeping (busy_timeout polls in
+		// steps of milliseconds), which is where a webhook's tail latency
+		// went. Queuing for the one connection in Go wakes the next caller
+		// as soon as the last is done. Nothing in the store holds a
+		// transaction open while it queries outside it.
+		s.SetMaxOpenConns(1)
 		db = &DB{SQL: s, Dialect: SQLite}
 	default:
 		return nil, fmt.Errorf("store: unsupported DSN %q (want sqlite://PATH or postgres://…)", redactDSN(dsn))
