@@ -62,8 +62,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			}
 		}
 		// WAL lets readers work while the inbox writes; busy_timeout makes
-		// concurrent writers wait instead of failing with SQLITE_BUSY.
-		s, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		// concurrent writers wait instead of failing with SQLITE_BUSY;
+		// synchronous(FULL) syncs the log at every commit, so a delivery
+		// acknowledged to GitHub survives a power loss, not just a crash of
+		// the process (the inbox commits in batches, so it costs little).
+		s, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=synchronous(FULL)&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("store: opening sqlite: %w", err)
 		}
