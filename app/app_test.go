@@ -277,6 +277,9 @@ func TestEndToEnd(t *testing.T) {
 			!strings.Contains(r.Output.Summary, "assignment to entry in nil map") {
 			t.Fatalf("crashing check: %s %q", r.Conclusion, r.Output.Summary)
 		}
+		if out := r.Output.Summary + r.Output.Text; strings.Contains(out, "goroutine") || strings.Contains(out, ".go:") {
+			t.Fatalf("the crash's stack reached the PR:\n%s", out)
+		}
 	})
 
 	t.Run("120 annotations arrive in three updates", func(t *testing.T) {

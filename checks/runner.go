@@ -9,6 +9,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/rs/zerolog"
+
 	"github.com/parcelflow/conveyor/config"
 )
 
@@ -58,12 +60,14 @@ func safeApplies(c Check, in *Input) (ok bool) {
 func Run(ctx context.Context, c Check, in *Input) (res Result) {
 	defer func() {
 		if p := recover(); p != nil {
+			// The stack names the server's files: it goes to the log, never
+			// to the PR.
+			zerolog.Ctx(ctx).Error().Str("check", c.Name()).Interface("panic", p).Str("stack", string(debug.Stack())).Msg("check crashed")
 			res = Result{
 				Name:       c.Name(),
 				Conclusion: Failure,
 				Title:      "Check crashed",
 				Summary:    fmt.Sprintf("The check crashed while running: `%v`.\n\nThis is a bug in Conveyor, not in your change. The stack is in the server log.", p),
-				Text:       "```\n" + string(debug.Stack()) + "\n```",
 			}
 		}
 	}()
