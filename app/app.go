@@ -130,6 +130,7 @@ func New(opts Options) (*App, error) {
 		BackoffMax:     in.BackoffMax.D(),
 		PollInterval:   in.PollInterval.D(),
 		HandlerTimeout: in.HandlerTimeout.D(),
+		EventTimeouts:  deployTimeouts(opts.Deploy != nil, cfg.Deploy.Timeout.D()),
 		Lease:          in.Lease.D(),
 		Retention:      in.Retention.D(),
 	})
@@ -137,6 +138,15 @@ func New(opts Options) (*App, error) {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	return &App{Webhook: srv, Clients: clients, Metrics: metrics, Store: opts.Store, Audit: audit, Deploys: deploys, Redactor: redactor}, nil
+}
+
+// deployTimeouts gives the events whose handlers can deploy — a merge's
+// push, a command's comment, a button's press — the deploy timeout.
+func deployTimeouts(deploys bool, d time.Duration) map[string]time.Duration {
+	if !deploys || d <= 0 {
+		return nil
+	}
+	return map[string]time.Duration{"push": d, "issue_comment": d, "check_run": d}
 }
 
 // minKeyLine is the shortest line of a private key masked on its own: a

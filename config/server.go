@@ -101,6 +101,9 @@ const (
 	DefaultDeployWorkDir = "./data/deploy"
 	DefaultDeployLease   = 2 * time.Minute
 	DefaultDeployLockTTL = 24 * time.Hour
+	// DefaultDeployTimeout bounds a webhook that deploys: an MWAA update
+	// alone can take 40 minutes.
+	DefaultDeployTimeout = 90 * time.Minute
 )
 
 // DeployConfig is how this server reaches environments. The environments
@@ -115,7 +118,10 @@ type DeployConfig struct {
 	// Lease is how long an environment lock lives without renewal.
 	Lease Duration `yaml:"lease"`
 	// LockTTL is how long a person's /lock holds.
-	LockTTL  Duration       `yaml:"lock_ttl"`
+	LockTTL Duration `yaml:"lock_ttl"`
+	// Timeout is the longest one attempt of a webhook that can deploy (a
+	// merge, a command, a button) may run; inbox.handler_timeout bounds the rest.
+	Timeout  Duration       `yaml:"timeout"`
 	Executor ExecutorConfig `yaml:"executor"`
 	// MWAA calls UpdateEnvironment when plugins or requirements change (aws
 	// mode; default on).
@@ -307,6 +313,7 @@ func applyServerDefaults(cfg *ServerConfig) {
 	def(&cfg.Deploy.WorkDir, DefaultDeployWorkDir)
 	defDur(&cfg.Deploy.Lease, DefaultDeployLease)
 	defDur(&cfg.Deploy.LockTTL, DefaultDeployLockTTL)
+	defDur(&cfg.Deploy.Timeout, DefaultDeployTimeout)
 	def(&cfg.Deploy.Executor.Type, "local")
 }
 
@@ -415,6 +422,9 @@ func validateDeploy(d DeployConfig, src *sources) Errors {
 	}
 	if d.LockTTL < 0 {
 		add("deploy.lock_ttl", "must be positive, got %s", d.LockTTL.D())
+	}
+	if d.Timeout != 0 && d.Timeout.D() < time.Minute {
+		add("deploy.timeout", "must be at least 1m, got %s", d.Timeout.D())
 	}
 	switch d.Executor.Type {
 	case "local":

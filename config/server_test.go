@@ -38,6 +38,7 @@ func TestParseServerDefaults(t *testing.T) {
 		{"deploy work dir", cfg.Deploy.WorkDir, DefaultDeployWorkDir},
 		{"deploy lease", cfg.Deploy.Lease.D(), DefaultDeployLease},
 		{"deploy lock ttl", cfg.Deploy.LockTTL.D(), DefaultDeployLockTTL},
+		{"deploy timeout", cfg.Deploy.Timeout.D(), DefaultDeployTimeout},
 		{"deploy executor", cfg.Deploy.Executor.Type, "local"},
 		{"deploy mwaa", cfg.Deploy.MWAAOn(), true},
 	}
@@ -111,6 +112,7 @@ func TestParseServerErrors(t *testing.T) {
 		{"deploy artifacts bad url", "deploy:\n  artifacts:\n    s3: https://b/p\n", nil, []string{"conveyor.yml:3:9: deploy.artifacts.s3: expected s3://BUCKET/PREFIX"}},
 		{"deploy aws without artifacts", "deploy:\n  mode: aws\n", nil, []string{"conveyor.yml:2:9: deploy.mode: aws mode needs artifacts.s3"}},
 		{"deploy lease too short", "deploy:\n  lease: 10ms\n", nil, []string{"conveyor.yml:2:10: deploy.lease: must be at least 1s"}},
+		{"deploy timeout too short", "deploy:\n  timeout: 30s\n", nil, []string{"conveyor.yml:2:12: deploy.timeout: must be at least 1m"}},
 		{"deploy executor type", "deploy:\n  executor:\n    type: lambda\n", nil, []string{"conveyor.yml:3:11: deploy.executor.type: expected local or codebuild"}},
 		{"deploy codebuild on embedded", "deploy:\n  executor:\n    type: codebuild\n    codebuild_project: p\n", nil, []string{"conveyor.yml:3:11: deploy.executor.type: codebuild runs in the environments' AWS accounts"}},
 		{"deploy codebuild without project", "deploy:\n  mode: aws\n  artifacts: {s3: 's3://b/r'}\n  executor:\n    type: codebuild\n", nil, []string{"conveyor.yml:5:11: deploy.executor.type: codebuild needs executor.codebuild_project"}},

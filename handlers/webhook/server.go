@@ -69,9 +69,12 @@ type Options struct {
 	BackoffMax     time.Duration // longest wait between attempts; default 10m
 	PollInterval   time.Duration // idle workers look for due work this often; default 2s
 	HandlerTimeout time.Duration // longest single attempt; default 5m
-	Lease          time.Duration // claim length, renewed at a third of it; default 30s
-	Retention      time.Duration // finished deliveries are pruned after this; default 14 days
-	WorkerID       string        // names this process's claims; default host-pid-random
+	// EventTimeouts overrides HandlerTimeout per event type, for the events
+	// whose handlers deploy and may run for as long as an environment update.
+	EventTimeouts map[string]time.Duration
+	Lease         time.Duration // claim length, renewed at a third of it; default 30s
+	Retention     time.Duration // finished deliveries are pruned after this; default 14 days
+	WorkerID      string        // names this process's claims; default host-pid-random
 }
 
 // Server is the webhook intake plus the inbox worker pool.

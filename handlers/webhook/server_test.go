@@ -475,3 +475,33 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// A handler that deploys runs under its event's own timeout, longer than
+// the one every other handler gets.
+func TestEventTimeoutsOverrideTheHandlerTimeout(t *testing.T) {
+	handler := newTestHandler(func(ctx context.Context, id string, call int) error {
+		select {
+		case <-time.After(300 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	opts := fastOptions(handler)
+	opts.MaxAttempts = 1
+	opts.HandlerTimeout = 50 * time.Millisecond
+	opts.EventTimeouts = map[string]time.Duration{"push": 5 * time.Second}
+	h := newHarness(t, t.TempDir(), opts)
+	h.start()
+	for id, event := range map[string]string{"slow-push": "push", "slow-pr": "pull_request"} {
+		if code, _ := h.deliver(testSecret, event, id, h.prPayload()); code != http.StatusAccepted {
+			t.Fatalf("%s: status %d", id, code)
+		}
+	}
+	waitFor(t, "both deliveries to finish", func() bool {
+		return h.delivery("slow-push").Status == store.StatusDone && h.delivery("slow-pr").Status == store.StatusFailed
+	})
+	if d := h.delivery("slow-pr"); !strings.Contains(d.LastError, "deadline") {
+		t.Fatalf("the pull_request handler failed with %q, want its 50ms deadline", d.LastError)
+	}
+}

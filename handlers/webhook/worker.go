@@ -125,7 +125,11 @@ func (s *Server) process(workerID string, d *store.Delivery) {
 		return
 	}
 
-	hctx, cancelHandler := context.WithTimeout(ctx, s.opts.HandlerTimeout)
+	timeout := s.opts.HandlerTimeout
+	if t, ok := s.opts.EventTimeouts[d.EventType]; ok && t > 0 {
+		timeout = t
+	}
+	hctx, cancelHandler := context.WithTimeout(ctx, timeout)
 	heartbeatDone := s.heartbeat(hctx, cancelHandler, workerID, d.ID)
 	start := time.Now()
 	err := callHandler(hctx, h, d)
