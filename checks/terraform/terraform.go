@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bmatcuk/doublestar/v4"
+
 	"github.com/parcelflow/conveyor/checks"
 	"github.com/parcelflow/conveyor/checks/terraform/plan"
 	"github.com/parcelflow/conveyor/config"
@@ -378,6 +380,13 @@ func signals(in *checks.Input, d *Details, tfChanges []checks.Change, owners []s
 		}
 		sigs = append(sigs, policy.Signal{Kind: policy.SignalInfrastructure, Check: Name, Component: comp, Path: paths[0],
 			Reason: fmt.Sprintf("the change edits %d Terraform file(s) (%s); DevOps reviews infrastructure", len(paths), abbreviate(paths, 3))})
+		if uncovered := unownedPaths(in.Config, paths, owners); len(uncovered) > 0 {
+			// The repo's ownership rules do not send these files to the
+			// infrastructure's owners, so the check asks for them itself:
+			// an infrastructure change never merges without its owners.
+			apps = append(apps, policy.ApprovalRequirement{Name: "infrastructure", Teams: owners, Check: Name,
+				Reason: fmt.Sprintf("the change edits Terraform (%s) that no ownership rule gives to %s", abbreviate(uncovered, 3), strings.Join(owners, ", "))})
+		}
 	}
 	var iam, network []string
 	iamPath, netPath := "", ""
@@ -435,6 +444,44 @@ func signals(in *checks.Input, d *Details, tfChanges []checks.Change, owners []s
 		}
 	}
 	return sigs, apps
+}
+
+// unownedPaths returns the paths no ownership rule of cfg gives to one of
+// owners (team slugs, with or without "@org/").
+func unownedPaths(cfg *config.RepoConfig, paths, owners []string) []string {
+	slug := func(t string) string {
+		t = strings.TrimPrefix(t, "@")
+		if i := strings.LastIndex(t, "/"); i >= 0 {
+			t = t[i+1:]
+		}
+		return t
+	}
+	want := map[string]bool{}
+	for _, o := range owners {
+		want[slug(o)] = true
+	}
+	var out []string
+	for _, p := range paths {
+		covered := false
+		for _, r := range cfg.Ownership.Rules {
+			teamOK := false
+			for _, t := range r.Teams {
+				teamOK = teamOK || want[slug(t)]
+			}
+			if !teamOK {
+				continue
+			}
+			for _, g := range r.Paths {
+				if ok, _ := doublestar.Match(g, p); ok {
+					covered = true
+				}
+			}
+		}
+		if !covered {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // typeOf returns the resource type of an address like module(x).aws_s3_bucket.b.

@@ -352,3 +352,44 @@ func TestExecutorProducesPlans(t *testing.T) {
 		})
 	}
 }
+
+// An infrastructure change needs its owners' approval: from the repo's
+// ownership rules when they give the files to them, else from the check.
+func TestInfrastructureNeedsItsOwners(t *testing.T) {
+	base, head := demoChange(t)
+	cfg := string(base[".conveyor.yml"])
+	start, end := strings.Index(cfg, "  rules:\n"), strings.Index(cfg, "# command → environment")
+	if start < 0 || end < start {
+		t.Fatal("the sample config changed shape: no ownership rules block")
+	}
+	withoutRules := cfg[:start] + "\n" + cfg[end:]
+	onlyPipelines := strings.Replace(cfg, `paths: ["infra/**", ".github/workflows/**"]`, `paths: [".github/workflows/**"]`, 1)
+	tests := []struct {
+		name   string
+		config string
+		want   string // the infrastructure requirement's teams; "" for none
+	}{
+		{"a rule gives infra/ to devops", cfg, ""},
+		{"no ownership rules", withoutRules, "devops"},
+		{"the rules leave the stack out", onlyPipelines, "devops"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, h := clone(base), clone(head)
+			b[".conveyor.yml"], h[".conveyor.yml"] = []byte(tc.config), []byte(tc.config)
+			res, _ := run(t, checks.NewInput(b, h))
+			var got []string
+			for _, a := range res.Approvals {
+				if a.Name == "infrastructure" {
+					got = append(got, strings.Join(a.Teams, ","))
+					if a.Subject != "" || !strings.Contains(a.Reason, "infra/platform/variables.tf") {
+						t.Errorf("requirement = %+v", a)
+					}
+				}
+			}
+			if strings.Join(got, ";") != tc.want {
+				t.Fatalf("infrastructure requirement teams = %v, want %q", got, tc.want)
+			}
+		})
+	}
+}
