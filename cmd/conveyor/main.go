@@ -22,6 +22,7 @@ Usage:
   conveyor inbox list|retry           inspect and replay webhook deliveries
   conveyor status                     what runs in each environment
   conveyor health                     deployment frequency, lead time, failures, restores
+  conveyor freshness --env ENV        contracted datasets' age against their SLAs
   conveyor audit verify|list          check and read the hash-chained audit log
   conveyor demo                       the whole flow on embedded defaults
 
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runStatus(ctx, rest, stdout, stderr)
 	case "health":
 		return runHealth(ctx, rest, stdout, stderr)
+	case "freshness":
+		return runFreshness(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
