@@ -74,6 +74,7 @@ func New(opts Options) (*App, error) {
 		return nil, errors.New("app: config and store are required")
 	}
 	metrics := observe.NewMetrics()
+	metrics.WatchDeployments(observe.StoreHistory(opts.Store), observe.HealthOptions{})
 	ua := opts.UserAgent
 	if ua == "" {
 		ua = "conveyor"
