@@ -521,6 +521,18 @@ func (r *runner) smoke(ctx context.Context) (string, bool, error) {
 		}
 		r.d.Details.Smoke = append(r.d.Details.Smoke, res)
 	}
+	if r.t.Warehouse != nil {
+		tests, err := r.dbtSmoke(ctx)
+		if err != nil {
+			return "", false, err
+		}
+		for _, res := range tests {
+			if !res.Passed {
+				failed = append(failed, res.Name)
+			}
+		}
+		r.d.Details.Smoke = append(r.d.Details.Smoke, tests...)
+	}
 	for _, c := range r.e.opts.Config.Components {
 		if c.Commands.Smoke == "" || len(r.rel.FilesOf(c.Name)) == 0 {
 			continue
@@ -539,7 +551,17 @@ func (r *runner) smoke(ctx context.Context) (string, bool, error) {
 	if len(r.d.Details.Smoke) == 0 {
 		return "no smoke tests declared", true, nil
 	}
-	return fmt.Sprintf("%d smoke tests passed", len(r.d.Details.Smoke)), false, nil
+	skipped := 0
+	for _, res := range r.d.Details.Smoke {
+		if res.Skipped {
+			skipped++
+		}
+	}
+	msg := fmt.Sprintf("%d smoke tests passed", len(r.d.Details.Smoke)-skipped)
+	if skipped > 0 {
+		msg += fmt.Sprintf(", %d skipped", skipped)
+	}
+	return msg, false, nil
 }
 
 // ErrSmokeFailed is wrapped by a deployment's error when a smoke test failed.

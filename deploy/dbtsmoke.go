@@ -1,0 +1,119 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/parcelflow/conveyor/checks/dbt"
+	"github.com/parcelflow/conveyor/checks/dbt/project"
+	"github.com/parcelflow/conveyor/config"
+	"github.com/parcelflow/conveyor/deploy/release"
+	"github.com/parcelflow/conveyor/deploy/warehouse"
+)
+
+// releaseTree reads a release's files from the artifact store, as the dbt
+// parser reads a repo.
+type releaseTree struct {
+	ctx context.Context
+	e   *Engine
+	rel *release.Release
+}
+
+func (t releaseTree) Files() []string {
+	out := make([]string, len(t.rel.Files))
+	for i, f := range t.rel.Files {
+		out[i] = f.Path
+	}
+	return out
+}
+
+func (t releaseTree) ReadFile(p string) ([]byte, error) {
+	f := t.rel.File(p)
+	if f == nil {
+		return nil, fmt.Errorf("%s is not in release %s", p, t.rel.Short())
+	}
+	return release.ReadBlob(t.ctx, t.e.opts.Artifacts, *f)
+}
+
+// dbtSmoke runs the generic tests (not_null, unique, accepted_values,
+// relationships) that the release's dbt projects declare on the models the
+// release changed, against the environment's warehouse. A model whose table
+// the environment does not have is skipped, saying so: what builds it (a
+// DAG's dbt run, later) is not this deploy, and a missing table is not a
+// failing row.
+func (r *runner) dbtSmoke(ctx context.Context) ([]SmokeResult, error) {
+	var out []SmokeResult
+	for _, comp := range r.e.opts.Config.ComponentsOfKind(config.KindDbt) {
+		dir := comp.Project
+		if r.rel.File(path.Join(dir, "dbt_project.yml")) == nil || !r.rel.Changed(r.prev, comp.Name) {
+			continue
+		}
+		p, err := project.Parse(releaseTree{ctx: ctx, e: r.e, rel: r.rel}, dir)
+		if err != nil {
+			return nil, fmt.Errorf("reading the dbt project %s of release %s: %w", dir, r.rel.Short(), err)
+		}
+		ids := r.changedModels(p)
+		var present []string
+		for _, id := range ids {
+			m := p.Models[id]
+			if len(m.AllTests()) == 0 {
+				continue
+			}
+			schema, table, ok := strings.Cut(m.Relation(), ".")
+			if !ok {
+				schema, table = "main", m.Relation()
+			}
+			if _, err := r.t.Warehouse.Columns(ctx, schema, table); errors.Is(err, warehouse.ErrNotFound) {
+				out = append(out, SmokeResult{Name: "dbt " + id, Passed: true, Skipped: true, Output: m.Relation() + " is not in " + r.d.Env + " yet"})
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			present = append(present, id)
+		}
+		results, err := dbt.SmokeTests(ctx, p, present, r.t.Warehouse, dbt.SmokeOptions{})
+		if err != nil {
+			return nil, err
+		}
+		for _, res := range results {
+			name := "dbt " + res.Test + " on " + res.UniqueID
+			if res.Column != "" {
+				name += "." + res.Column
+			}
+			sr := SmokeResult{Name: name, Passed: res.Status == dbt.SmokePass || res.Status == dbt.SmokeSkipped, Skipped: res.Status == dbt.SmokeSkipped, Rows: int(res.Failures), Output: res.Message}
+			if res.Status == dbt.SmokeFail {
+				sr.Output = fmt.Sprintf("%d failing rows", res.Failures)
+			}
+			out = append(out, sr)
+		}
+	}
+	return out, nil
+}
+
+// changedModels lists the models whose SQL or properties file differs from
+// the previous release (every model on a first deploy), sorted.
+func (r *runner) changedModels(p *project.Project) []string {
+	differs := func(file string) bool {
+		if file == "" {
+			return false
+		}
+		a := r.rel.File(file)
+		if r.prev == nil || a == nil {
+			return a != nil
+		}
+		b := r.prev.File(file)
+		return b == nil || b.SHA256 != a.SHA256
+	}
+	var out []string
+	for id, m := range p.Models {
+		if differs(m.Path) || differs(m.PatchPath) {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

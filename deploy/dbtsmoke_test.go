@@ -1,0 +1,96 @@
+package deploy
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parcelflow/conveyor/deploy/release"
+)
+
+// TestDbtTestsAreSmokeTests deploys a release whose dbt project declares
+// generic tests: they run against the environment's warehouse after the
+// apply, a failing one fails the deployment (and rolls it back), and a
+// model the environment has no table for is skipped, saying so.
+func TestDbtTestsAreSmokeTests(t *testing.T) {
+	const project = "name: shop\nversion: '1.0'\nprofile: shop\nmodel-paths: [models]\nmodels:\n  shop:\n    +schema: marts\n"
+	const props = `version: 2
+models:
+  - name: orders
+    columns:
+      - name: id
+        data_tests: [not_null, unique]
+      - name: amount
+        data_tests: [not_null]
+  - name: customers
+    columns:
+      - name: id
+        data_tests: [unique]
+`
+	tests := []struct {
+		name      string
+		orders    string
+		wantState string
+		want      []string // substrings of the smoke results
+	}{
+		{"every test passes", `SELECT * FROM (VALUES (1, 10), (2, 20)) t(id, amount)`, StateSucceeded,
+			[]string{"dbt unique on model.shop.orders.id: pass", "dbt not_null on model.shop.orders.amount: pass", "dbt model.shop.customers: skipped (marts.customers is not in prod yet)"}},
+		{"a duplicate key fails the deploy", `SELECT * FROM (VALUES (1, 10), (1, 20)) t(id, amount)`, StateRolledBack,
+			[]string{"dbt unique on model.shop.orders.id: fail (1 failing rows)", "dbt not_null on model.shop.orders.id: pass"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t, 1)
+			e := h.engine("a", time.Minute)
+			first := h.build(e, version{gen: 1}, "low", 1)
+			if d, err := e.Deploy(ctx, Request{ReleaseID: first.ID, Env: "prod", Actor: "carol"}); err != nil || d.State != StateSucceeded {
+				t.Fatalf("first deploy: %v %+v", err, d)
+			}
+			files := h.tree(version{gen: 1, orders: tc.orders})
+			files["dbt/dbt_project.yml"] = project
+			files["dbt/models/schema.yml"] = props
+			files["dbt/models/customers.sql"] = "select 1 as id\n"
+			tree := mapTree{}
+			for k, c := range files {
+				tree[k] = []byte(c)
+			}
+			rel, err := release.Build(tree, h.cfg, release.Meta{SHA: h.repo.Commit("main", files, "tests", "alice"), PR: 2, Risk: "low"}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := release.Publish(ctx, h.arts, rel, tree); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Register(ctx, rel); err != nil {
+				t.Fatal(err)
+			}
+			d, _ := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: "prod", Actor: "carol"})
+			if d == nil || d.State != tc.wantState {
+				t.Fatalf("deployment = %+v, want %s", d, tc.wantState)
+			}
+			var got []string
+			for _, s := range d.Details.Smoke {
+				state := "pass"
+				switch {
+				case s.Skipped:
+					state = "skipped"
+				case !s.Passed:
+					state = "fail"
+				}
+				line := s.Name + ": " + state
+				if s.Output != "" {
+					line += " (" + s.Output + ")"
+				}
+				got = append(got, line)
+			}
+			all := strings.Join(got, "\n")
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("smoke results lack %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
