@@ -17,6 +17,7 @@ import (
 	"github.com/parcelflow/conveyor/checks/builtin"
 	"github.com/parcelflow/conveyor/checks/configcheck"
 	"github.com/parcelflow/conveyor/deploy/executor"
+	"github.com/parcelflow/conveyor/deploy/warehouse/duckdb"
 )
 
 // Exit codes of `conveyor validate`.
@@ -60,6 +61,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	verbose := fs.Bool("v", false, "print each check's summary too")
 	plans := planFlags{}
 	fs.Var(plans, "plan", "a terraform plan as `ENV=FILE` (terraform show -json output); repeatable")
+	live := planFlags{}
+	fs.Var(live, "warehouse", "compare contracts with the live tables of `ENV=FILE.duckdb` (opened read only); repeatable")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -123,7 +126,22 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			in.HeadDir = dir
 		}
 	}
-	reg := builtin.Registry()
+	var opts []builtin.Option
+	for _, env := range sortedPlanEnvs(live) {
+		path := live[env]
+		if _, err := os.Stat(path); err != nil {
+			fmt.Fprintf(stderr, "conveyor validate: --warehouse %s=%s: %v\n", env, path, err)
+			return exitUsage
+		}
+		wh, err := duckdb.Open(path + "?access_mode=read_only")
+		if err != nil {
+			fmt.Fprintf(stderr, "conveyor validate: --warehouse %s=%s: %v\n", env, path, err)
+			return exitUsage
+		}
+		defer wh.Close()
+		opts = append(opts, builtin.WithLiveWarehouse(env, wh))
+	}
+	reg := builtin.Registry(opts...)
 	cs := reg.Applicable(in)
 	if *only != "" {
 		cs = nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -456,5 +457,57 @@ func TestValidatePlainFolderWithInvalidConfig(t *testing.T) {
 			}
 			t.Fatalf("no conveyor/config check in %s", out)
 		})
+	}
+}
+
+// TestValidateComparesContractsWithLiveTables runs conveyor/contracts on
+// the sample repo against a DuckDB warehouse: in agreement, then with a
+// contracted column dropped from the live table.
+func TestValidateComparesContractsWithLiveTables(t *testing.T) {
+	sample := copyDir(t, filepath.Join("..", "..", "testdata", "sample-repo"))
+	const ddl = `CREATE TABLE marts.fct_orders (order_id VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, order_status VARCHAR NOT NULL,
+  ordered_at TIMESTAMP NOT NULL, order_total DECIMAL(18,2), item_count INTEGER, last_scan_status VARCHAR)`
+	const revenue = `CREATE TABLE marts.fct_daily_revenue (revenue_date DATE NOT NULL, orders INTEGER, revenue DECIMAL(18,2))`
+	tests := []struct {
+		name     string
+		stmts    []string
+		code     int
+		status   string
+		contains string
+	}{
+		{"in agreement", []string{"CREATE SCHEMA marts", ddl, revenue}, exitOK, "match", ""},
+		{"a contracted column dropped", []string{"CREATE SCHEMA marts", ddl, revenue, "ALTER TABLE marts.fct_orders DROP COLUMN order_total"}, exitFailed, "drift", "order_total is missing"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wh := duckFile(t, tc.stmts...)
+			var out, errb bytes.Buffer
+			code := runValidate(context.Background(), []string{"--repo", sample, "--check", "conveyor/contracts", "--warehouse", "prod=" + wh, "--no-commands", "--format", "json"}, &out, &errb)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %s\n%s", code, tc.code, errb.String(), out.String())
+			}
+			var v struct {
+				Checks []struct {
+					Details struct {
+						Live []struct{ Env, Object, Status string } `json:"live"`
+					} `json:"details"`
+					Annotations []struct{ Message string } `json:"annotations"`
+				} `json:"checks"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &v); err != nil || len(v.Checks) != 1 {
+				t.Fatalf("json: %v\n%s", err, out.String())
+			}
+			live := v.Checks[0].Details.Live
+			if len(live) == 0 || live[0].Status != tc.status {
+				t.Fatalf("live comparison = %+v, want %s", live, tc.status)
+			}
+			if tc.contains != "" && !strings.Contains(out.String(), tc.contains) {
+				t.Errorf("output lacks %q", tc.contains)
+			}
+		})
+	}
+	var errb bytes.Buffer
+	if code := runValidate(context.Background(), []string{"--repo", sample, "--warehouse", "prod=" + filepath.Join(t.TempDir(), "none.duckdb")}, io.Discard, &errb); code != exitUsage {
+		t.Fatalf("a missing warehouse file: exit %d, want %d", code, exitUsage)
 	}
 }
