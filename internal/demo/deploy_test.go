@@ -50,19 +50,7 @@ func succeeded(deps []githubemu.Deployment, env string) bool {
 func TestMergeDeploysThroughEnvironments(t *testing.T) {
 	ctx := context.Background()
 	lg := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	s, err := Start(ctx, StackOptions{Dir: t.TempDir(), Logger: &lg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	files, err := ReadFiles(filepath.Join("..", "..", "testdata", "sample-repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.SeedRepo(filepath.Join("..", "..", "testdata", "sample-repo")); err != nil {
-		t.Fatal(err)
-	}
-	s.AddPeople()
+	s, files := sampleStack(t, StackOptions{Logger: &lg})
 	const dag = "dags/customer_metrics_taskflow.py"
 	changed := files[dag] + "\n# tuned the region fan-out\n"
 	s.Repo.Commit("tune-metrics", map[string]string{dag: changed}, "Tune customer metrics", "alice")
@@ -132,19 +120,7 @@ func approveAndWait(t *testing.T, s *Stack, pr *githubemu.PullRequest) {
 // on the PR, and the audit log records every automatic gate decision.
 func TestMergeFlowMeetsFreezesAndLocks(t *testing.T) {
 	ctx := context.Background()
-	s, err := Start(ctx, StackOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	files, err := ReadFiles(filepath.Join("..", "..", "testdata", "sample-repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.SeedRepo(filepath.Join("..", "..", "testdata", "sample-repo")); err != nil {
-		t.Fatal(err)
-	}
-	s.AddPeople()
+	s, files := sampleStack(t, StackOptions{})
 	const dag = "dags/customer_metrics_taskflow.py"
 	merge := func(branch, line string) *githubemu.PullRequest {
 		t.Helper()
@@ -212,4 +188,28 @@ func TestMergeFlowMeetsFreezesAndLocks(t *testing.T) {
 	if strings.Join(gates, " ") != want {
 		t.Fatalf("automatic gate decisions in the audit log = %v, want %s", gates, want)
 	}
+}
+
+// sampleStack starts a stack whose repo holds the sample data platform and
+// whose people are in their teams, and returns it with the sample's files.
+func sampleStack(t *testing.T, opts StackOptions) (*Stack, map[string]string) {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	s, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	sample := filepath.Join("..", "..", "testdata", "sample-repo")
+	files, err := ReadFiles(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SeedRepo(sample); err != nil {
+		t.Fatal(err)
+	}
+	s.AddPeople()
+	return s, files
 }

@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,19 +39,7 @@ func payloadRelease(t *testing.T, d githubemu.Deployment) string {
 // deployed again and staging and prod take the very release dev ran.
 func TestPromoteBeforeMerge(t *testing.T) {
 	ctx := context.Background()
-	s, err := Start(ctx, StackOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	files, err := ReadFiles(filepath.Join("..", "..", "testdata", "sample-repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.SeedRepo(filepath.Join("..", "..", "testdata", "sample-repo")); err != nil {
-		t.Fatal(err)
-	}
-	s.AddPeople()
+	s, files := sampleStack(t, StackOptions{})
 	const dag = "dags/customer_metrics_taskflow.py"
 	files[dag] += "\n# try the new fan-out in dev first\n"
 	s.Repo.Commit("try-in-dev", map[string]string{dag: files[dag]}, "Try the fan-out in dev", "alice")
