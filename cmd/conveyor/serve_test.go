@@ -87,26 +87,7 @@ func TestServeEndToEnd(t *testing.T) {
 	var stderr lockedBuffer
 	exited := make(chan int, 1)
 	go func() { exited <- runServe(ctx, []string{"--config", cfgPath}, io.Discard, &stderr) }()
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case code := <-exited:
-			t.Fatalf("serve exited with %d:\n%s", code, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server never became ready:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitServeReady(t, base, exited, &stderr)
 
 	repo := emu.CreateRepo("parcelflow", "data", "main")
 	repo.Commit("main", map[string]string{"README.md": "data\n"}, "init", "octocat")
