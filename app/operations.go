@@ -135,7 +135,7 @@ func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string, 
 	if _, err := e.Resume(ctx); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Str("repo", m.Owner+"/"+m.Repo).Msg("resuming unfinished deployments before the merge flow")
 	}
-	res, err := e.Flow(ctx, deploy.FlowRequest{ReleaseID: releaseID, Actor: m.Actor, SHA: m.SHA, PR: m.PR, Risk: string(m.Risk.Level)})
+	res, err := e.Flow(ctx, deploy.FlowRequest{ReleaseID: releaseID, Actor: m.Actor, SHA: m.SHA, PR: m.PR, CommittedAt: m.CommittedAt, Risk: string(m.Risk.Level)})
 	var out handlers.FlowOutcome
 	if res != nil {
 		for _, dep := range res.Deployments {

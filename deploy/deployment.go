@@ -85,6 +85,8 @@ type Deployment struct {
 type Details struct {
 	SHA string `json:"sha"`
 	PR  int    `json:"pr,omitempty"`
+	// CommittedAt is when the deployed change was first committed, when known.
+	CommittedAt time.Time `json:"committed_at,omitzero"`
 	// Previous is the release the environment ran before this deployment.
 	Previous string `json:"previous_release,omitempty"`
 	// Plan is the ordered list of steps; Steps records the ones started.

@@ -49,6 +49,9 @@ type Request struct {
 	// tags. Empty: the commit the release was first built from.
 	SHA string
 	PR  int
+	// CommittedAt is when the change was first committed (the merged PR's
+	// first commit); lead time for changes is measured from it.
+	CommittedAt time.Time
 }
 
 // Options configure an Engine.
@@ -198,7 +201,7 @@ func (e *Engine) start(ctx context.Context, req Request, kind, rolledBack string
 	d := &Deployment{
 		ID: fmt.Sprintf("%s-%s-%s", env.Name, now.Format("20060102t150405"), randomID(3)), Repo: e.opts.Repo, ReleaseID: rel.ID, Env: env.Name, Kind: kind,
 		State: StateQueued, Actor: req.Actor, Reason: req.Reason, BreakGlass: req.BreakGlass, CreatedAt: now, UpdatedAt: now,
-		Details: Details{SHA: cmp.Or(req.SHA, rel.SHA), PR: cmp.Or(req.PR, rel.PR), RolledBackRelease: rolledBack},
+		Details: Details{SHA: cmp.Or(req.SHA, rel.SHA), PR: cmp.Or(req.PR, rel.PR), CommittedAt: req.CommittedAt, RolledBackRelease: rolledBack},
 	}
 	d.Details.Holder = e.runHolder(d)
 	if e.opts.LogURL != nil {

@@ -81,6 +81,8 @@ type FlowRequest struct {
 	// SHA and PR are the pushed commit and the PR it merged (see Request).
 	SHA string
 	PR  int
+	// CommittedAt is when the change was first committed (see Request).
+	CommittedAt time.Time
 	// Risk is the risk decided for this commit; empty: the release's own.
 	// It is the commit's, not the release's: the same content can arrive by
 	// another change (a revert) and be judged differently.
@@ -156,7 +158,7 @@ func (e *Engine) Flow(ctx context.Context, req FlowRequest) (*FlowResult, error)
 				return wait(env.Name, why+": waiting for /promote "+env.Name)
 			}
 		}
-		d, err := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: env.Name, Actor: req.Actor, Reason: "merge", SHA: req.SHA, PR: req.PR})
+		d, err := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: env.Name, Actor: req.Actor, Reason: "merge", SHA: req.SHA, PR: req.PR, CommittedAt: req.CommittedAt})
 		if d != nil {
 			res.Deployments = append(res.Deployments, d)
 		}

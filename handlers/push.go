@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v74/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -31,6 +32,9 @@ type Merge struct {
 	Risk   policy.Risk
 	// Checks are the latest check runs at the PR's head (what the release passed).
 	Checks []policy.CheckStatus
+	// CommittedAt is when the change was first committed: the merged PR's
+	// first commit, else the pushed commit. Lead time is measured from it.
+	CommittedAt time.Time
 }
 
 // FlowOutcome is what the merge flow did.
@@ -131,6 +135,7 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 	if m.Actor == "" {
 		m.Actor = ev.GetSender().GetLogin()
 	}
+	m.CommittedAt = ev.GetHeadCommit().GetTimestamp().Time
 	pr, err := h.mergedPR(ctx, gh, owner, repo, branch, sha)
 	if err != nil {
 		return err
@@ -146,6 +151,9 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 		}
 		if m.Checks, err = h.checkStatuses(ctx, gh, owner, repo, ref.HeadSHA); err != nil {
 			return err
+		}
+		if first := h.firstCommitTime(ctx, gh, owner, repo, m.PR); !first.IsZero() {
+			m.CommittedAt = first
 		}
 	} else {
 		// A direct push: no checks ran on a PR, so only the kinds it changes
@@ -231,6 +239,24 @@ func (h *Push) gate(m Merge, delivery string) GateFunc {
 		}
 		return strings.Join(gd.Reasons, "; "), nil
 	}
+}
+
+// firstCommitTime is when the PR's first commit was made; zero when it
+// cannot be read (lead time then starts at the merge).
+func (h *Push) firstCommitTime(ctx context.Context, gh *github.Client, owner, repo string, number int) time.Time {
+	var commits []*github.RepositoryCommit
+	err := h.deps.Retry.Do(ctx, "listing the commits of the merged pull request", func(ctx context.Context) (*github.Response, error) {
+		var resp *github.Response
+		var err error
+		commits, resp, err = gh.PullRequests.ListCommits(ctx, owner, repo, number, &github.ListOptions{PerPage: 1})
+		return resp, err
+	})
+	if err != nil || len(commits) == 0 {
+		zerolog.Ctx(ctx).Debug().Err(err).Int("pr", number).Msg("no first commit time for the merged pull request")
+		return time.Time{}
+	}
+	c := commits[0].GetCommit()
+	return c.GetAuthor().GetDate().Time
 }
 
 // mergedPR finds the closed pull request whose merge commit is sha; nil when none.

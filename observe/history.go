@@ -28,8 +28,9 @@ func StoreHistory(db *store.DB) History {
 			// The few fields of the engine's details that health reads
 			// (deploy.Details; a test keeps the names equal).
 			var det struct {
-				SHA               string `json:"sha"`
-				RolledBackRelease string `json:"rolled_back_release"`
+				SHA               string    `json:"sha"`
+				CommittedAt       time.Time `json:"committed_at"`
+				RolledBackRelease string    `json:"rolled_back_release"`
 			}
 			if len(h.Details) > 0 {
 				if err := json.Unmarshal(h.Details, &det); err != nil {
@@ -43,7 +44,7 @@ func StoreHistory(db *store.DB) History {
 			out = append(out, DeployRecord{
 				ID: h.ID, Repo: h.Repo, Env: h.Env, Kind: h.Kind, State: h.State, Release: h.ReleaseID,
 				SHA: sha, ReleaseSHA: h.ReleaseSHA, RolledBackRelease: det.RolledBackRelease,
-				ReleaseCreatedAt: h.ReleaseCreatedAt, CreatedAt: h.CreatedAt, FinishedAt: h.FinishedAt,
+				ReleaseCreatedAt: h.ReleaseCreatedAt, CreatedAt: h.CreatedAt, FinishedAt: h.FinishedAt, CommittedAt: det.CommittedAt,
 			})
 		}
 		return out, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/parcelflow/conveyor/internal/githubemu"
+	"github.com/parcelflow/conveyor/observe"
 	"github.com/parcelflow/conveyor/store"
 )
 
@@ -79,6 +80,21 @@ func TestMergeDeploysThroughEnvironments(t *testing.T) {
 			}
 		})
 	}
+	t.Run("lead time starts at the PR's first commit", func(t *testing.T) {
+		records, err := observe.StoreHistory(s.Store)(ctx, Org+"/"+RepoName, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prod *observe.DeployRecord
+		for i := range records {
+			if records[i].Env == "prod" {
+				prod = &records[i]
+			}
+		}
+		if prod == nil || prod.CommittedAt.IsZero() || prod.CommittedAt.After(prod.CreatedAt) || time.Since(prod.CommittedAt) > time.Minute {
+			t.Fatalf("prod's deployment record = %+v, want the commit time of the PR (before the deployment)", prod)
+		}
+	})
 	waitFor(t, "a Roll back prod button on the merged PR", 10*time.Second, func() bool {
 		for _, r := range s.Repo.CheckRuns(pr.HeadSHA()) {
 			for _, a := range r.Actions {
