@@ -90,7 +90,7 @@ func (p *AssumeRole) Config(ctx context.Context, env *config.Environment, s Sess
 	}
 	prov := stscreds.NewAssumeRoleProvider(stsClient, env.DeployRoleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = SessionName(s.Actor, env.Name)
-		o.SourceIdentity = aws.String(s.Actor)
+		o.SourceIdentity = aws.String(SourceIdentity(s.Actor))
 		o.Duration = dur
 		o.Tags = Tags(s, env.Name)
 	})
@@ -128,10 +128,22 @@ var (
 // ErrBadActor is returned when the actor cannot be a SourceIdentity.
 var ErrBadActor = errors.New("actor is not a valid AWS SourceIdentity")
 
-// ValidateSession checks that s can be sent to STS as it is: the actor must be
-// a valid SourceIdentity, since silently rewriting it would misattribute calls.
+// SourceIdentity is the SourceIdentity of a GitHub login: the login itself,
+// except that an app's "NAME[bot]" becomes "NAME@bot". STS refuses the
+// brackets, and no person's login can hold an "@", so the mapping names
+// the same actor and no other.
+func SourceIdentity(login string) string {
+	if name, ok := strings.CutSuffix(login, "[bot]"); ok && name != "" {
+		return name + "@bot"
+	}
+	return login
+}
+
+// ValidateSession checks that s can be sent to STS: the actor's
+// SourceIdentity must be valid, since silently rewriting any other login
+// would misattribute calls.
 func ValidateSession(s Session) error {
-	if !sourceIdentityRe.MatchString(s.Actor) {
+	if !sourceIdentityRe.MatchString(SourceIdentity(s.Actor)) {
 		return fmt.Errorf("identity: %q: %w (2–64 of letters, digits and +=,.@_-)", s.Actor, ErrBadActor)
 	}
 	if strings.HasPrefix(strings.ToLower(s.Actor), "aws:") {

@@ -111,7 +111,9 @@ func TestSessionValidation(t *testing.T) {
 	}{
 		{"alice", true},
 		{"data-eng-lead", true},
-		{"dependabot[bot]", false},
+		{"dependabot[bot]", true},
+		{"[bot]", false},
+		{"alice]", false},
 		{"a", false},
 		{"aws:root", false},
 		{strings.Repeat("x", 65), false},
@@ -126,6 +128,12 @@ func TestSessionValidation(t *testing.T) {
 	}
 	if _, err := (&AssumeRole{}).Config(context.Background(), &config.Environment{Name: "dev"}, Session{Actor: "alice"}); err == nil || !strings.Contains(err.Error(), "deploy_role_arn") {
 		t.Fatalf("missing role ARN must be named, got %v", err)
+	}
+	if got := SourceIdentity("github-merge-queue[bot]"); got != "github-merge-queue@bot" {
+		t.Fatalf("SourceIdentity of an app = %q", got)
+	}
+	if got := SourceIdentity("alice"); got != "alice" {
+		t.Fatalf("SourceIdentity of a person = %q", got)
 	}
 	if n := SessionName(strings.Repeat("x", 80), "prod"); len(n) != 64 {
 		t.Fatalf("session name length %d", len(n))
