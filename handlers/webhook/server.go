@@ -85,6 +85,9 @@ type Server struct {
 	metrics  *observe.Metrics
 	log      zerolog.Logger
 
+	// reading bounds the bodies read at once: each may be 25 MB, and none
+	// is known to be GitHub's until it has been read and verified.
+	reading  chan struct{}
 	wake     chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -101,7 +104,7 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Inbox == nil {
 		return nil, errors.New("webhook: no inbox")
 	}
-	s := &Server{opts: opts, handlers: map[string]githubapp.EventHandler{}, metrics: opts.Metrics, log: opts.Logger}
+	s := &Server{opts: opts, handlers: map[string]githubapp.EventHandler{}, metrics: opts.Metrics, log: opts.Logger, reading: make(chan struct{}, maxConcurrentReads)}
 	for _, secret := range opts.Secrets {
 		if secret != "" {
 			s.secrets = append(s.secrets, []byte(secret))
@@ -198,7 +201,21 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, http.StatusMethodNotAllowed, "bad_request", "webhook deliveries are POSTed")
 		return
 	}
+	if !wellFormedSignature(r.Header.Get(SignatureHeader)) {
+		// Refused before the body is read: a request that cannot be signed
+		// costs no memory.
+		s.log.Warn().Str("remote_addr", r.RemoteAddr).Bool("signature_present", r.Header.Get(SignatureHeader) != "").
+			Msg("webhook delivery with a missing or wrong signature refused")
+		s.reject(w, http.StatusUnauthorized, "signature", "missing or invalid "+SignatureHeader)
+		return
+	}
+	select {
+	case s.reading <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	<-s.reading
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -1,8 +1,10 @@
 package webhook
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -503,5 +505,46 @@ func TestEventTimeoutsOverrideTheHandlerTimeout(t *testing.T) {
 	})
 	if d := h.delivery("slow-pr"); !strings.Contains(d.LastError, "deadline") {
 		t.Fatalf("the pull_request handler failed with %q, want its 50ms deadline", d.LastError)
+	}
+}
+
+// An unsigned request is refused from its headers alone: the server does
+// not wait for (or hold) a body that could never be GitHub's.
+func TestUnsignedBodiesAreNotRead(t *testing.T) {
+	h := newHarness(t, t.TempDir(), fastOptions(newTestHandler(nil)))
+	h.start()
+	u, err := url.Parse(h.hookURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, sig := range map[string]string{"no signature": "", "not a signature": "sha256=zz"} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// Announce 20 MB and send none of it.
+			req := "POST " + u.Path + " HTTP/1.1\r\nHost: " + u.Host + "\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: big-1\r\n" +
+				"Content-Type: application/json\r\nContent-Length: 20000000\r\n"
+			if sig != "" {
+				req += "X-Hub-Signature-256: " + sig + "\r\n"
+			}
+			if _, err := conn.Write([]byte(req + "\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer before the body was sent: %v", err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401", res.StatusCode)
+			}
+		})
+	}
+	if got := len(h.stored()); got != 0 {
+		t.Fatalf("%d deliveries stored", got)
 	}
 }

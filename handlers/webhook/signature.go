@@ -20,6 +20,20 @@ func Sign(secret string, body []byte) string {
 // validSignature reports whether header is "sha256=<hex>" and matches body
 // under any of secrets. Each comparison is constant-time; every secret is
 // tried so the time taken does not tell which one matched.
+// maxConcurrentReads is how many webhook bodies are read at once.
+const maxConcurrentReads = 32
+
+// wellFormedSignature reports whether header could be a signature at all
+// ("sha256=" and 64 hex digits), before any body is read.
+func wellFormedSignature(header string) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexSig) != sha256.Size*2 {
+		return false
+	}
+	_, err := hex.DecodeString(hexSig)
+	return err == nil
+}
+
 func validSignature(secrets [][]byte, header string, body []byte) bool {
 	hexSig, ok := strings.CutPrefix(header, "sha256=")
 	if !ok || len(hexSig) != sha256.Size*2 {
