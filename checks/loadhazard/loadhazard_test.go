@@ -40,7 +40,6 @@ func TestScan(t *testing.T) {
 	}
 }
 
-
 func FuzzScan(f *testing.F) {
 	f.Add("MERGE INTO t USING (SELECT 1) s ON t.a = s.a", "t")
 	f.Add("COPY INTO x FROM @s FORCE=TRUE", "x")
