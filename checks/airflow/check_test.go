@@ -194,6 +194,25 @@ func TestChanges(t *testing.T) {
 			concl: checks.Failure,
 		},
 		{
+			name: "the MERGE loses its de-duplication",
+			change: func(t *testing.T, h checks.MapTree) {
+				edit(t, h, "dags/orders_postgres_to_snowflake.py",
+					"USING (SELECT * FROM STAGING.ORDERS_RAW QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY updated_at DESC) = 1) s",
+					"USING STAGING.ORDERS_RAW s")
+			},
+			anns:  []string{"dags/orders_postgres_to_snowflake.py:31 sql-merge-not-deduplicated"},
+			concl: checks.Success,
+		},
+		{
+			name: "a COPY that forces and a load target recreated",
+			change: func(t *testing.T, h checks.MapTree) {
+				edit(t, h, "dags/orders_postgres_to_snowflake.py", `MERGE_SQL = """`,
+					"LOAD_SQL = [\n    \"CREATE OR REPLACE TABLE STAGING.ORDERS_RAW (order_id VARCHAR)\",\n    \"\"\"COPY INTO STAGING.ORDERS_RAW\n    FROM @RAW.ORDERS_STAGE\n    FORCE = TRUE\"\"\",\n]\n\nMERGE_SQL = \"\"\"")
+			},
+			anns:  []string{"dags/orders_postgres_to_snowflake.py:31 sql-recreates-load-target", "dags/orders_postgres_to_snowflake.py:34 sql-copy-force"},
+			concl: checks.Failure,
+		},
+		{
 			name: "syntax error",
 			change: func(t *testing.T, h checks.MapTree) {
 				edit(t, h, "dags/dbt_orders_build.py", `    done = EmptyOperator(task_id="done")`, `    done = EmptyOperator(task_id="done"`)

@@ -23,6 +23,7 @@ func fileRules(in *interp, t *ptree) {
 		}
 	}
 	secretPatterns(in, t)
+	sqlRules(in, t)
 }
 
 func nodePos(t *ptree, n int32) argPos {

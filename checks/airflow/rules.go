@@ -33,6 +33,10 @@ const (
 	RuleUnknownPool        = "unknown-pool"
 	RuleUnknownQueue       = "unknown-queue"
 	RuleDagDecoratorUnused = "dag-not-called"
+	RuleSQLCopyForce       = "sql-copy-force"
+	RuleSQLLoadUncertain   = "sql-load-uncertain-files"
+	RuleSQLRecreatesTarget = "sql-recreates-load-target"
+	RuleSQLMergeNotDeduped = "sql-merge-not-deduplicated"
 )
 
 // ruleInfo is a rule's default level and the title its annotations carry.
@@ -73,6 +77,10 @@ var ruleTable = []struct {
 	{RuleUnknownPool, ruleInfo{checks.Fail, "Pool not declared"}},
 	{RuleUnknownQueue, ruleInfo{checks.Fail, "Queue not declared"}},
 	{RuleDagDecoratorUnused, ruleInfo{checks.Warning, "@dag function never called"}},
+	{RuleSQLCopyForce, ruleInfo{checks.Fail, "COPY INTO … FORCE = TRUE loads twice"}},
+	{RuleSQLLoadUncertain, ruleInfo{checks.Warning, "LOAD_UNCERTAIN_FILES may load twice"}},
+	{RuleSQLRecreatesTarget, ruleInfo{checks.Fail, "Load target recreated"}},
+	{RuleSQLMergeNotDeduped, ruleInfo{checks.Warning, "MERGE source not de-duplicated"}},
 }
 
 // RuleIDs returns every rule ID in documentation order.

@@ -259,7 +259,7 @@ with DAG(
 ) as dag:
     load = SnowflakeOperator(
         task_id="load_shipments",
-        sql="COPY INTO RAW.SHIPMENTS FROM @RAW.CARRIER_STAGE",
+        sql="COPY INTO RAW.SHIPMENTS FROM @RAW.CARRIER_STAGE FORCE = TRUE",
         pool="snowflake",
     )
 `

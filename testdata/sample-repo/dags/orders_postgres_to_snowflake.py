@@ -29,7 +29,7 @@ WHERE updated_at >= '{{ data_interval_start }}'
 
 MERGE_SQL = """
 MERGE INTO MARTS.ORDERS t
-USING STAGING.ORDERS_RAW s
+USING (SELECT * FROM STAGING.ORDERS_RAW QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY updated_at DESC) = 1) s
   ON t.order_id = s.order_id
 WHEN MATCHED AND s.updated_at > t.updated_at THEN UPDATE SET
   status = s.status, amount_cents = s.amount_cents, updated_at = s.updated_at
