@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,11 +34,13 @@ func TestScenario(t *testing.T) {
 		"Not allowed: only @parcelflow/data-eng-leads, @parcelflow/devops may run /promote in prod.",
 		"prod is locked by @dave",                                   // an accepted command
 		"prod's bucket equals the good release byte for byte: true", // rollback restored prod exactly
-		"rollback 3", // … and shows as a GitHub deployment
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+	if !regexp.MustCompile(`🚀 prod +[0-9a-f]{7} +rollback [0-9a-f]{12} by @bob`).MatchString(got) {
+		t.Errorf("the rollback does not show as a GitHub deployment to prod by @bob")
 	}
 	for _, env := range []string{"dev", "staging", "prod"} {
 		if !strings.Contains(got, "🚀 "+env) {
