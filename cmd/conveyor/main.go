@@ -23,6 +23,7 @@ Usage:
   conveyor status                     what runs in each environment
   conveyor health                     deployment frequency, lead time, failures, restores
   conveyor freshness --env ENV        contracted datasets' age against their SLAs
+  conveyor drift --repo DIR           what a plan of the merged Terraform would change per environment
   conveyor audit verify|list          check and read the hash-chained audit log
   conveyor demo                       the whole flow on embedded defaults
 
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runHealth(ctx, rest, stdout, stderr)
 	case "freshness":
 		return runFreshness(ctx, rest, stdout, stderr)
+	case "drift":
+		return runDrift(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
