@@ -225,6 +225,7 @@ type FreezeRule struct {
 
 // Deploy holds deploy-wide settings.
 type Deploy struct {
+	Pos            Pos    `yaml:"-"`
 	ArtifactBucket string `yaml:"artifact_bucket"`
 	// AutoDeploy enables merge → dev → staging → prod for low-risk releases (default true).
 	AutoDeploy *bool `yaml:"auto_deploy"`
@@ -232,6 +233,21 @@ type Deploy struct {
 	Migrations []string `yaml:"migrations"`
 	// SmokeSQL are SQL assertions (queries returning zero rows when healthy).
 	SmokeSQL []string `yaml:"smoke_sql"`
+	// KeepRestorePoints is how many of an environment's newest deployments
+	// keep their warehouse restore points (default 5); older ones are
+	// dropped, since every clone keeps storage the warehouse bills.
+	KeepRestorePoints int `yaml:"keep_restore_points"`
+}
+
+// DefaultKeepRestorePoints is Deploy.KeepRestorePoints when unset.
+const DefaultKeepRestorePoints = 5
+
+// RestorePointsKept is KeepRestorePoints with its default.
+func (d Deploy) RestorePointsKept() int {
+	if d.KeepRestorePoints <= 0 {
+		return DefaultKeepRestorePoints
+	}
+	return d.KeepRestorePoints
 }
 
 // RuleSettings is embedded by every check's settings: an off switch for the
@@ -531,6 +547,9 @@ func validateRepo(cfg *RepoConfig) Errors {
 				add(Pos{}, "permissions."+cmd+"."+env, "unknown environment %q", env)
 			}
 		}
+	}
+	if cfg.Deploy.KeepRestorePoints < 0 {
+		add(cfg.Deploy.Pos, "deploy.keep_restore_points", "must be at least 1, got %d", cfg.Deploy.KeepRestorePoints)
 	}
 	for i, f := range cfg.Freeze {
 		key := fmt.Sprintf("freeze[%d]", i)

@@ -2,9 +2,11 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy/release"
@@ -292,6 +294,12 @@ func (r *runner) restoreWarehouse(ctx context.Context) (string, bool, error) {
 	if len(rps) == 0 {
 		return "no warehouse change since " + r.rel.Short(), true, nil
 	}
+	for _, rp := range rps {
+		if !rp.Dropped.IsZero() {
+			return "", false, fmt.Errorf("%w: the restore point of %s that %s left was dropped at %s (deploy.keep_restore_points keeps the newest %d); the warehouse cannot go back that far",
+				ErrRestorePointDropped, rp.Schema, r.rel.Short(), rp.Dropped.Format(time.RFC3339), r.e.opts.Config.Deploy.RestorePointsKept())
+		}
+	}
 	if r.d.Details.Rollback == nil {
 		r.d.Details.Rollback = &RollbackRecord{Cause: "rollback requested", ToRelease: r.rel.ID}
 	}
@@ -342,3 +350,7 @@ func (e *Engine) dagRunWindow(ctx context.Context, d *Deployment, target *releas
 	slices.Sort(w.DAGs)
 	return w, nil
 }
+
+// ErrRestorePointDropped refuses a rollback whose warehouse state is older
+// than the restore points kept.
+var ErrRestorePointDropped = errors.New("restore point dropped")

@@ -136,8 +136,60 @@ func (e *Engine) run(ctx context.Context, f store.Fence, d *Deployment) (*Deploy
 	}
 	// Reported while the lock is held, so only the holder speaks for the deployment.
 	e.report(ctx, f, d, "success", desc)
+	e.pruneRestorePoints(ctx, f, d.Env, t.Warehouse)
 	_ = e.opts.DB.ReleaseLock(context.WithoutCancel(ctx), f)
 	return d, nil
+}
+
+// pruneRestorePoints drops the restore points of env's deployments older
+// than the newest deploy.keep_restore_points that hold any, once a
+// deployment has succeeded there: every clone keeps storage the warehouse
+// bills. A drop that fails is logged and tried again after the next
+// success; it costs storage, never correctness.
+func (e *Engine) pruneRestorePoints(ctx context.Context, f store.Fence, env string, w warehouse.Deployer) {
+	if w == nil {
+		return
+	}
+	hist, err := e.History(ctx, env, 0)
+	if err != nil {
+		e.opts.Log.Warn().Err(err).Str("env", env).Msg("could not read the history to prune restore points")
+		return
+	}
+	keep, seen := e.opts.Config.Deploy.RestorePointsKept(), 0
+	for _, h := range hist { // newest first
+		if !hasLiveRestorePoint(h) {
+			continue
+		}
+		if seen++; seen <= keep {
+			continue
+		}
+		dropped := false
+		for i := range h.Details.RestorePoints {
+			rp := &h.Details.RestorePoints[i]
+			if rp.Snapshot == "" || !rp.Dropped.IsZero() {
+				continue
+			}
+			if err := w.DropRestorePoint(ctx, *rp); err != nil {
+				e.opts.Log.Warn().Err(err).Str("env", env).Str("snapshot", rp.Snapshot).Msg("could not drop a restore point")
+				continue
+			}
+			rp.Dropped, dropped = e.now(), true
+		}
+		if dropped {
+			if err := e.save(ctx, f, h); err != nil {
+				e.opts.Log.Warn().Err(err).Str("deployment", h.ID).Msg("could not record dropped restore points")
+			}
+		}
+	}
+}
+
+func hasLiveRestorePoint(d *Deployment) bool {
+	for _, rp := range d.Details.RestorePoints {
+		if rp.Snapshot != "" && rp.Dropped.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // inactivate marks the GitHub deployment of the release a rollback replaced

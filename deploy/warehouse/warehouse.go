@@ -62,6 +62,9 @@ type RestorePoint struct {
 	// Snapshot is the schema holding the copy.
 	Snapshot  string    `json:"snapshot"`
 	CreatedAt time.Time `json:"created_at"`
+	// Dropped is when the copy was dropped to bound what restore points
+	// cost; a rollback cannot go back past it.
+	Dropped time.Time `json:"dropped,omitzero"`
 }
 
 // Deployer changes an environment's warehouse. It is what the deploy engine
