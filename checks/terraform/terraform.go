@@ -94,6 +94,24 @@ type PlanChange struct {
 	Stateful     bool        `json:"stateful"`
 }
 
+// listedChange is c as details.plans.<env>.changes lists it: one entry per
+// resource change, with the action one of create, update, delete, replace,
+// read, no-op, move or import. A deposed object names its deposed key in
+// its address, so it stays apart from the current object at the same
+// address; a forget (a removed block that keeps the object) changes no
+// infrastructure and is listed as a no-op whose reason says so.
+func listedChange(c plan.Change) PlanChange {
+	pc := PlanChange{Address: c.Address, Type: c.Type, Action: c.Action, ActionReason: c.ActionReason, Stateful: c.Stateful}
+	if c.Deposed != "" {
+		pc.Address += " (deposed " + c.Deposed + ")"
+	}
+	if c.Action == plan.Forget {
+		pc.Action = plan.NoOp
+		pc.ActionReason = strings.TrimSpace("forget: removed from state, the object stays " + c.ActionReason)
+	}
+	return pc
+}
+
 // Run checks the stacks the change touches and classifies the plans.
 func (Check) Run(ctx context.Context, in *checks.Input) (checks.Result, error) {
 	cfg := in.Config
@@ -190,7 +208,7 @@ func classify(env, source string, data []byte, stateful plan.StatefulSet) *PlanD
 	}
 	pd.Hash, pd.FormatVersion, pd.TerraformVersion, pd.Counts, pd.classified, pd.Incomplete = p.Hash, p.FormatVersion, p.TerraformVersion, p.Counts, p.Changes, p.Incomplete
 	for _, c := range p.Changes {
-		pd.Changes = append(pd.Changes, PlanChange{Address: c.Address, Type: c.Type, Action: c.Action, ActionReason: c.ActionReason, Stateful: c.Stateful})
+		pd.Changes = append(pd.Changes, listedChange(c))
 	}
 	for _, c := range p.StatefulDestroys() {
 		pd.StatefulDestroys = append(pd.StatefulDestroys, c.Address)

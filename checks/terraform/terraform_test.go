@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/parcelflow/conveyor/checks"
+	"github.com/parcelflow/conveyor/checks/terraform/plan"
 	"github.com/parcelflow/conveyor/deploy/executor"
 	"github.com/parcelflow/conveyor/policy"
 )
@@ -391,5 +392,39 @@ func TestInfrastructureNeedsItsOwners(t *testing.T) {
 				t.Fatalf("infrastructure requirement teams = %v, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// A deposed object and a forget still list as one entry each, with an
+// address of their own and an action from the documented set.
+func TestListedChangesOfDeposedAndForget(t *testing.T) {
+	const doc = `{"format_version":"1.2","terraform_version":"1.11.4","resource_changes":[
+ {"address":"aws_db_instance.source","mode":"managed","type":"aws_db_instance","name":"source","change":{"actions":["create"],"before":null,"after":{}}},
+ {"address":"aws_db_instance.source","mode":"managed","type":"aws_db_instance","name":"source","deposed":"00000001","change":{"actions":["delete"],"before":{},"after":null}},
+ {"address":"aws_s3_bucket.legacy","mode":"managed","type":"aws_s3_bucket","name":"legacy","change":{"actions":["forget"],"before":{},"after":null}}
+]}`
+	pd := classify("prod", "file", []byte(doc), plan.NewStatefulSet(nil))
+	if pd.Error != "" {
+		t.Fatal(pd.Error)
+	}
+	valid := map[plan.Action]bool{plan.Create: true, plan.Update: true, plan.Delete: true, plan.Replace: true, plan.Read: true, plan.NoOp: true, plan.Move: true, plan.Import: true}
+	got := map[string]PlanChange{}
+	for _, c := range pd.Changes {
+		if _, dup := got[c.Address]; dup {
+			t.Errorf("address %s listed twice", c.Address)
+		}
+		if !valid[c.Action] {
+			t.Errorf("%s: action %q is not in the documented set", c.Address, c.Action)
+		}
+		got[c.Address] = c
+	}
+	if len(got) != 3 {
+		t.Fatalf("changes = %+v, want 3", pd.Changes)
+	}
+	if c := got["aws_db_instance.source (deposed 00000001)"]; c.Action != plan.Delete || !c.Stateful {
+		t.Errorf("deposed object = %+v, want a stateful delete", c)
+	}
+	if c := got["aws_s3_bucket.legacy"]; c.Action != plan.NoOp || !strings.Contains(c.ActionReason, "forget") {
+		t.Errorf("forget = %+v, want a no-op whose reason says forget", c)
 	}
 }
