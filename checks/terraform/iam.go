@@ -41,6 +41,9 @@ type statement struct {
 	notAction    bool
 	resources    []string
 	anyPrincipal bool
+	// githubOIDC: the principal is GitHub Actions' OIDC provider, which
+	// every repository on GitHub can get tokens from.
+	githubOIDC bool
 	// principalType is how the open principal was written: "*", "AWS" or "Federated".
 	principalType string
 	conditions    []condition
@@ -222,6 +225,10 @@ func documentStatements(b *hclsyntax.Body, ev *evaluator) []statement {
 				s.anyPrincipal, s.principalType = true, typ
 				s.principalRng = pb.DefRange()
 			}
+			if typ == "Federated" && anyGitHubOIDC(ids) && !s.anyPrincipal {
+				s.anyPrincipal, s.githubOIDC, s.principalType = true, true, typ
+				s.principalRng = pb.DefRange()
+			}
 		}
 		for _, cb := range blocksOf(sb.Body, "condition") {
 			c := condition{}
@@ -298,11 +305,26 @@ func jsonStatements(doc any, rng hcl.Range) []statement {
 					break
 				}
 			}
+			if ids, _ := stringList(p["Federated"]); !s.anyPrincipal && anyGitHubOIDC(ids) {
+				s.anyPrincipal, s.githubOIDC, s.principalType = true, true, "Federated"
+			}
 		}
 		s.conditions = jsonConditions(sm["Condition"])
 		out = append(out, s)
 	}
 	return out
+}
+
+// anyGitHubOIDC reports whether ids name GitHub Actions' OIDC provider: a
+// role trusting it is open to a workflow of any repository on GitHub unless
+// a condition on the token's sub names the repository.
+func anyGitHubOIDC(ids []string) bool {
+	for _, id := range ids {
+		if strings.HasSuffix(id, "oidc-provider/token.actions.githubusercontent.com") {
+			return true
+		}
+	}
+	return false
 }
 
 // openPrincipalType reports principal types for which "*" means anyone: any
@@ -537,6 +559,10 @@ func openTrustFinding(d policyDoc, s statement) Finding {
 	}
 	if s.principalType == "Federated" {
 		what = "lets a user of any identity provider assume the role"
+	}
+	if s.githubOIDC {
+		principal = `Principal {Federated = "…oidc-provider/token.actions.githubusercontent.com"}`
+		what = "lets a workflow of any repository on GitHub assume the role (name the repository in a condition on token.actions.githubusercontent.com:sub)"
 	}
 	if d.kind == resourcePolicy {
 		what = "grants access to any principal, which makes the resource public"

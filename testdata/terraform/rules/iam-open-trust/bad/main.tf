@@ -47,6 +47,13 @@ resource "aws_iam_role" "github_deploy" {
         Principal = { Federated = "*" }
         Condition = { StringEquals = { "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" } }
       },
+      { # want: TF-IAM-004
+        # GitHub's provider by name, still with no repository named.
+        Effect    = "Allow"
+        Action    = "sts:AssumeRoleWithWebIdentity"
+        Principal = { Federated = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }
+        Condition = { StringEquals = { "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" } }
+      },
     ]
   })
 }
@@ -97,4 +104,20 @@ data "aws_iam_policy_document" "oidc_trust" {
 resource "aws_iam_role" "oidc" {
   name               = "oidc-deploy"
   assume_role_policy = data.aws_iam_policy_document.oidc_trust.json
+}
+
+# GitHub Actions' provider in a policy document, trusted for every repository.
+data "aws_iam_policy_document" "github_trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals { # want: TF-IAM-004
+      type        = "Federated"
+      identifiers = ["arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "github_ci" {
+  name               = "github-ci"
+  assume_role_policy = data.aws_iam_policy_document.github_trust.json
 }

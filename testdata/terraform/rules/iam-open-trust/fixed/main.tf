@@ -67,7 +67,12 @@ resource "aws_iam_role" "github_deploy" {
         Effect    = "Allow"
         Action    = "sts:AssumeRoleWithWebIdentity"
         Principal = { Federated = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }
-        Condition = { StringEquals = { "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" } }
+        Condition = {
+          StringEquals = {
+            "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com"
+            "token.actions.githubusercontent.com:sub" = "repo:parcelflow/data-platform:ref:refs/heads/main"
+          }
+        }
       },
       {
         Effect    = "Allow"
@@ -130,4 +135,25 @@ data "aws_iam_policy_document" "oidc_trust" {
 resource "aws_iam_role" "oidc" {
   name               = "oidc-deploy"
   assume_role_policy = data.aws_iam_policy_document.oidc_trust.json
+}
+
+# GitHub Actions' provider in a policy document, for one repository's main branch.
+data "aws_iam_policy_document" "github_trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = ["arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = ["repo:parcelflow/data-platform:ref:refs/heads/main"]
+    }
+  }
+}
+
+resource "aws_iam_role" "github_ci" {
+  name               = "github-ci"
+  assume_role_policy = data.aws_iam_policy_document.github_trust.json
 }
