@@ -92,9 +92,21 @@ func Run(ctx context.Context, w io.Writer, opts Options) error {
 	p.CheckRuns(runs)
 	p.SummarySection(runs, "conveyor/policy", "|", 8)
 	p.Say("")
-	p.Say("alice (data-eng) approves — she is not in devops, so the gate stays closed;")
-	p.Say("erin (devops) approves — the gate opens:")
+	p.Say("alice (data-eng) approves — she is not in devops, so the gate stays closed:")
+	decided, err := s.PolicyDecisions(ctx, pr2.Number)
+	if err != nil {
+		return err
+	}
 	pr2.Review("alice", "APPROVED", "LGTM")
+	if err := s.WaitPolicyDecision(ctx, pr2.Number, decided, opts.Timeout); err != nil {
+		return err
+	}
+	for _, r := range s.Repo.CheckRuns(pr2.HeadSHA()) {
+		if r.Name == "conveyor/policy" {
+			p.CheckRuns([]githubemu.CheckRun{r})
+		}
+	}
+	p.Say("erin (devops) approves — the gate opens:")
 	pr2.Review("erin", "APPROVED", "Capacity checked against the MSK quota.")
 	policy, err := s.WaitCheck(ctx, pr2.HeadSHA(), "conveyor/policy", opts.Timeout, func(r githubemu.CheckRun) bool {
 		return r.Status == "completed" && r.Conclusion == "success"

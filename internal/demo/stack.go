@@ -330,3 +330,42 @@ func (s *Stack) Bucket(ctx context.Context, env string) (map[string]string, erro
 	}
 	return out, nil
 }
+
+// PolicyDecisions counts the conveyor/policy decisions recorded for PR
+// number in the audit log.
+func (s *Stack) PolicyDecisions(ctx context.Context, number int) (int, error) {
+	events, err := store.NewAuditLog(s.Store).List(ctx, store.AuditFilter{Repo: Org + "/" + RepoName, PR: number, Limit: 10000})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ev := range events {
+		if ev.Action == "policy" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// WaitPolicyDecision waits until PR number has more than after policy
+// decisions: the one an event just asked for.
+func (s *Stack) WaitPolicyDecision(ctx context.Context, number, after int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := s.PolicyDecisions(ctx, number)
+		if err != nil {
+			return err
+		}
+		if n > after {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no new policy decision on PR #%d within %s", number, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
