@@ -31,7 +31,9 @@ type DbtCommand struct {
 }
 
 var (
-	dbtCmdRe   = regexp.MustCompile(`\bdbt\s+(?:run|build|test|seed|snapshot|compile|ls|list)\b[^"'\n]*`)
+	dbtCmdRe   = regexp.MustCompile(`\bdbt\b[^"'\n{}]*?\s(?:run|build|test|seed|snapshot|compile|ls|list)\b[^"'\n]*`)
+	constRe    = regexp.MustCompile(`(?m)^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*f?["']([^"'\n]*)["']\s*$`)
+	interpRe   = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 	dagIDRe    = regexp.MustCompile(`(?:dag_id\s*=\s*|\bDAG\(\s*)["']([A-Za-z0-9_.\-]+)["']`)
 	dagDecoRe  = regexp.MustCompile(`@dag\([^)]*\)\s*\n\s*def\s+([A-Za-z_][A-Za-z0-9_]*)`)
 	cosmosSel  = regexp.MustCompile(`\bselect\s*=\s*\[([^\]]*)\]`)
@@ -50,6 +52,7 @@ func ScanDAG(file string, src []byte) []DbtCommand {
 	} else if m := dagDecoRe.FindStringSubmatch(text); m != nil {
 		dagID = m[1]
 	}
+	text = expandConstants(text)
 	var out []DbtCommand
 	for _, loc := range dbtCmdRe.FindAllStringIndex(text, -1) {
 		cmd := strings.TrimSpace(text[loc[0]:loc[1]])
@@ -70,6 +73,36 @@ func ScanDAG(file string, src []byte) []DbtCommand {
 		out = append(out, c)
 	}
 	return out
+}
+
+// expandConstants puts the value of the module's one-line string constants
+// in place of their f-string interpolations, so a command built as
+// f"{DBT} build --select …" from DBT = "cd … && dbt --no-use-colors" reads
+// as the command it runs. Values hold no newline, so lines keep their numbers.
+func expandConstants(text string) string {
+	if !strings.Contains(text, "{") {
+		return text
+	}
+	consts := map[string]string{}
+	for _, m := range constRe.FindAllStringSubmatch(text, -1) {
+		consts[m[1]] = m[2]
+	}
+	if len(consts) == 0 {
+		return text
+	}
+	expand := func(s string) string {
+		return interpRe.ReplaceAllStringFunc(s, func(ref string) string {
+			if v, ok := consts[ref[1:len(ref)-1]]; ok {
+				return v
+			}
+			return ref
+		})
+	}
+	// Constants may be built from constants (DBT from DBT_DIR): two rounds.
+	for name, v := range consts {
+		consts[name] = expand(v)
+	}
+	return expand(text)
 }
 
 // selectorsOf reads --select/-s/--models/-m and --exclude arguments.

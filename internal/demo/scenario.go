@@ -77,7 +77,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) error {
 	p.CheckRuns(runs)
 	p.Say("")
 	p.Say("conveyor/dbt shows the blast radius of the stg_orders change:")
-	p.SummarySection(runs, "conveyor/dbt", "mpact", 14)
+	p.SummarySection(runs, "conveyor/dbt", "mpact", 18)
 
 	p.Step(3, "dave (DevOps) opens a PR that scales the prod MWAA environment: the DevOps gate")
 	pr2, err := s.openPR("dave", "infra/mwaa-workers", "Scale prod MWAA to 25 workers", changeInfra)

@@ -28,7 +28,8 @@ func TestScenario(t *testing.T) {
 		"sql-copy-force",          // the load would duplicate rows on every re-run
 		"CONTRACT-BREAKING",       // the contract change needs its consumers
 		"| `fct_daily_revenue` |", // the dbt impact list reaches the finance mart
-		"Still must approve",      // the DevOps gate before approval
+		"`dbt_orders_build` (`dags/dbt_orders_build.py:54`)", // … and the DAG that builds it
+		"Still must approve", // the DevOps gate before approval
 		"✓ conveyor/terraform     success   Static policy clean; DevOps review required", // the infra PR's own check
 		"✓ conveyor/policy        success   Approved by all 2 owner group(s)",
 		"Not allowed: only @parcelflow/data-eng-leads, @parcelflow/devops may run /promote in prod.",
