@@ -331,7 +331,15 @@ func (e *Engine) dagRunWindow(ctx context.Context, d *Deployment, target *releas
 	}
 	for _, h := range hist {
 		if h.ReleaseID == bad.ID && h.State == StateSucceeded {
-			w.From = h.FinishedAt
+			// The bad DAG files were live from the moment their sync began
+			// writing them, not from when the deployment finished verifying.
+			w.From = h.CreatedAt
+			for _, s := range h.Details.Steps {
+				if name, ok := strings.CutPrefix(s.Name, "apply:"); ok && bad.Kinds[name] == config.KindAirflow && !s.StartedAt.IsZero() {
+					w.From = s.StartedAt
+					break
+				}
+			}
 			break
 		}
 	}

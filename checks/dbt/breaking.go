@@ -161,12 +161,11 @@ func BreakingChanges(base, head *project.Project, adapter Adapter) []Finding {
 			f(RuleConstraintRemoved, line, "the enforced model-level %s constraint%s was removed", k.Type, onColumns(k))
 		}
 		if canEnforce(b.Materialized) && !canEnforce(h.Materialized) && hasEnforced(b, adapter) {
-			at := h.ConfigLines["materialized"]
-			p := yml
-			if at > 0 {
-				p = h.Path
+			p, at := yml, line
+			if l := h.ConfigLines["materialized"]; l > 0 {
+				p, at = h.Path, l // set by config() in the SQL: point there
 			}
-			out = append(out, Finding{Rule: RuleMaterialization, UniqueID: h.UniqueID, Path: p, Line: max(at, line), Breaking: true,
+			out = append(out, Finding{Rule: RuleMaterialization, UniqueID: h.UniqueID, Path: p, Line: at, Breaking: true,
 				Message: fmt.Sprintf("%s: materialization moved from %s to %s, which cannot enforce its constraints", displayName(h), b.Materialized, h.Materialized)})
 		}
 	}
