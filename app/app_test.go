@@ -334,6 +334,23 @@ func TestEndToEnd(t *testing.T) {
 			second.idle(t)
 			e.once(t, sha, "conveyor/config", "conveyor/airflow", "e2e/crashes", "e2e/noisy")
 		})
+
+		t.Run("a pull request that turns a check off in .conveyor.yml still gets it", func(t *testing.T) {
+			e.repo.CreateBranch("loosen", "main")
+			e.repo.Commit("loosen", map[string]string{
+				".conveyor.yml": "version: 1\ncomponents:\n  - name: dags\n    kind: airflow\n    paths: [\"dags/**/*.py\"]\nchecks:\n  airflow:\n    enabled: false\n",
+				"dags/daily.py": "from airflow import DAG\n# quietly\n",
+			}, "turn the DAG check off", "mallory")
+			loose := e.repo.OpenPullRequest(githubemu.PROptions{Head: "loosen", Author: "mallory", Title: "Quieter checks"})
+			second.idle(t)
+			runs := e.runs(loose.HeadSHA())["conveyor/airflow"]
+			if len(runs) != 1 {
+				t.Fatalf("%d conveyor/airflow runs on the PR, want 1", len(runs))
+			}
+			if r := runs[0]; r.Status != "completed" || r.Conclusion == "skipped" || strings.Contains(r.Output.Title, "Turned off") {
+				t.Fatalf("conveyor/airflow on the PR: %s/%s %q — the head's config turned it off", r.Status, r.Conclusion, r.Output.Title)
+			}
+		})
 	})
 
 	if u := e.emu.UnmatchedCalls(); len(u) > 0 {
