@@ -78,6 +78,42 @@ func quoteSnippet(s string) string {
 func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) {
 	x := &t.nodes[n]
 	switch x.kind {
+	case "identifier":
+		// tree-sitter falls back to reading a keyword as a name where the
+		// keyword cannot go: a stray `else:` becomes the annotated
+		// assignment `else: pass`. CPython never takes a keyword as a name.
+		if isKeyword(t.src[x.start:min(int(x.end), len(t.src))]) {
+			return fmt.Sprintf("invalid syntax ('%s' is a keyword and cannot start a statement or name a value here)", t.text(n)), n, false
+		}
+	case "try_statement":
+		// A bare except catches everything, so CPython's compiler refuses a
+		// handler after it.
+		var bare int32 = -1
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			if t.nodes[c].kind != "except_clause" {
+				continue
+			}
+			if bare >= 0 {
+				return "default 'except:' must be last", bare, true
+			}
+			if k := firstNamed(t, c); k >= 0 && t.nodes[k].kind == "block" {
+				bare = c
+			}
+		}
+	case "type_parameter":
+		if py < 12 && x.field == "type_parameters" {
+			return "invalid syntax (type parameter lists like [T] need Python 3.12)", n, false
+		}
+	case "type_alias_statement":
+		if py < 12 {
+			return "invalid syntax (the type statement needs Python 3.12)", n, false
+		}
+	case "list_comprehension", "set_comprehension", "generator_expression":
+		if b := t.field(n, "body"); t.kind(b) == "list_splat" {
+			return "iterable unpacking cannot be used in comprehension", b, false
+		}
+	case "match_statement":
+		return unreachableCase(t, n)
 	case "print_statement":
 		return "Missing parentheses in call to 'print'", n, false
 	case "exec_statement":
@@ -264,6 +300,113 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 		}
 	}
 	return "", n, false
+}
+
+// isKeyword reports whether a name is one of Python 3's hard keywords
+// (True, False and None tree-sitter already reads as literals; the soft
+// keywords match, case, type and _ are names elsewhere).
+func isKeyword(b []byte) bool {
+	if len(b) < 2 || len(b) > 8 || b[0] < 'a' || b[0] > 'y' {
+		return false // the common short-circuit: identifiers are the commonest node
+	}
+	switch string(b) {
+	case "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+		"elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is",
+		"lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield":
+		return true
+	}
+	return false
+}
+
+// unreachableCase finds a case that matches everything (`case _:` or a bare
+// capture, without a guard) before the last case: CPython's compiler
+// refuses the cases it would hide.
+func unreachableCase(t *ptree, n int32) (string, int32, bool) {
+	body := t.field(n, "body")
+	if body < 0 {
+		return "", n, false
+	}
+	var cases []int32
+	for c := t.nodes[body].first; c >= 0; c = t.nodes[c].next {
+		if t.nodes[c].kind == "case_clause" {
+			cases = append(cases, c)
+		}
+	}
+	for i, c := range cases {
+		var pats []int32
+		guard := false
+		for k := t.nodes[c].first; k >= 0; k = t.nodes[k].next {
+			switch t.nodes[k].kind {
+			case "case_pattern":
+				pats = append(pats, k)
+			case ",":
+				pats = append(pats, -1) // `case a, b:` is a sequence pattern
+			}
+			if t.nodes[k].field == "guard" {
+				guard = true
+			}
+		}
+		if len(pats) != 1 || pats[0] < 0 {
+			continue
+		}
+		if msg, at := irrefutable(t, pats[0], !guard && i < len(cases)-1); msg != "" {
+			return msg, at, true
+		}
+	}
+	return "", n, false
+}
+
+// irrefutable returns CPython's complaint about an irrefutable part of
+// pattern p, when one may not appear there: at the top of a case that is
+// not last (hide is set), or in any but the last alternative of an or-pattern.
+func irrefutable(t *ptree, p int32, hide bool) (string, int32) {
+	switch t.nodes[p].kind {
+	case "_":
+		if hide {
+			return "wildcard makes remaining patterns unreachable", p
+		}
+	case "dotted_name":
+		// One name captures; a dotted name is a value to compare with.
+		if id := firstNamed(t, p); hide && id >= 0 && t.nodes[id].next < 0 {
+			return fmt.Sprintf("name capture '%s' makes remaining patterns unreachable", t.text(id)), p
+		}
+	case "case_pattern", "tuple_pattern":
+		// A wrapper or parentheses around one pattern; with a comma it is
+		// a sequence pattern, which can fail.
+		var only int32 = -1
+		for c := t.nodes[p].first; c >= 0; c = t.nodes[c].next {
+			switch t.nodes[c].kind {
+			case "(", ")", "comment":
+				continue
+			case ",":
+				return "", p
+			}
+			if only >= 0 {
+				return "", p
+			}
+			only = c
+		}
+		if only >= 0 {
+			return irrefutable(t, only, hide)
+		}
+	case "as_pattern":
+		if inner := t.nodes[p].first; inner >= 0 {
+			return irrefutable(t, inner, hide)
+		}
+	case "union_pattern":
+		var alts []int32
+		for c := t.nodes[p].first; c >= 0; c = t.nodes[c].next {
+			if k := t.nodes[c].kind; k != "|" && k != "comment" {
+				alts = append(alts, c) // `_` is an anonymous node: keep it
+			}
+		}
+		for j, alt := range alts {
+			if msg, at := irrefutable(t, alt, hide || j < len(alts)-1); msg != "" {
+				return msg, at
+			}
+		}
+	}
+	return "", p
 }
 
 // unparen strips the parentheses around a single expression: tree-sitter
@@ -508,6 +651,12 @@ func stringError(t *ptree, n int32, py int) (string, int32, bool) {
 	if prefix == "" && quote == "" {
 		return "", n, false
 	}
+	switch strings.ToLower(prefix) {
+	case "", "r", "u", "b", "f", "br", "rb", "fr", "rf":
+	default:
+		// tree-sitter takes any run of prefix letters; `ur''` is Python 2.
+		return "invalid syntax (string prefix " + prefix + " is not Python 3)", n, false
+	}
 	raw := strings.ContainsAny(prefix, "rR")
 	bytesLit := strings.ContainsAny(prefix, "bB")
 	if bytesLit {
@@ -515,6 +664,15 @@ func stringError(t *ptree, n int32, py int) (string, int32, bool) {
 		for _, b := range t.src[x.start:min(int(x.end), len(t.src))] {
 			if b >= 0x80 {
 				return "bytes can only contain ASCII literal characters", n, false
+			}
+		}
+		if !raw {
+			for c := t.nodes[n].first; c >= 0; c = t.nodes[c].next {
+				if t.nodes[c].kind == "string_content" {
+					if msg := truncatedEscape(t.src[t.nodes[c].start:t.nodes[c].end], true); msg != "" {
+						return msg, c, false
+					}
+				}
 			}
 		}
 		return "", n, false
@@ -525,6 +683,9 @@ func stringError(t *ptree, n int32, py int) (string, int32, bool) {
 		case "string_content":
 			if raw {
 				continue
+			}
+			if msg := truncatedEscape(t.src[t.nodes[c].start:t.nodes[c].end], false); msg != "" {
+				return msg, c, false
 			}
 			for e := t.nodes[c].first; e >= 0; e = t.nodes[e].next {
 				if t.nodes[e].kind != "escape_sequence" {
@@ -544,6 +705,13 @@ func stringError(t *ptree, n int32, py int) (string, int32, bool) {
 				}
 			}
 		case "interpolation":
+			if conv := t.field(c, "type_conversion"); conv >= 0 {
+				switch t.text(conv) {
+				case "!r", "!s", "!a":
+				default:
+					return "f-string: invalid conversion character: expected 's', 'r', or 'a'", conv, false
+				}
+			}
 			if !fstring || py >= 12 {
 				continue
 			}
@@ -562,6 +730,68 @@ func stringError(t *ptree, n int32, py int) (string, int32, bool) {
 		}
 	}
 	return "", n, false
+}
+
+// truncatedEscape checks the \x, \u and \U escapes of a string's
+// literal text: tree-sitter accepts them short, CPython's decoder does not.
+// Bytes have no \u or \U escapes.
+func truncatedEscape(s []byte, bytesLit bool) string {
+	for i := bytes.IndexByte(s, '\\'); i >= 0 && i+1 < len(s); {
+		var want int
+		switch s[i+1] {
+		case 'x':
+			want = 2
+		case 'u':
+			want = 4
+		case 'U':
+			want = 8
+		}
+		if bytesLit && want > 2 {
+			want = 0
+		}
+		if want > 0 {
+			hex := 0
+			for hex < want && i+2+hex < len(s) && isHex(s[i+2+hex]) {
+				hex++
+			}
+			if hex < want {
+				if bytesLit {
+					return fmt.Sprintf("(value error) invalid \\x escape at position %d", i)
+				}
+				return fmt.Sprintf("(unicode error) 'unicodeescape' codec can't decode bytes: truncated \\%c%s escape", s[i+1], strings.Repeat("X", want))
+			}
+			if want == 8 {
+				var v uint64
+				for _, h := range s[i+2 : i+10] {
+					v = v<<4 | uint64(hexVal(h))
+				}
+				if v > 0x10FFFF {
+					return "(unicode error) 'unicodeescape' codec can't decode bytes: illegal Unicode character"
+				}
+			}
+		}
+		// Skip the escaped character, so `\\x` is a backslash then an x.
+		j := bytes.IndexByte(s[i+2:], '\\')
+		if j < 0 {
+			break
+		}
+		i += 2 + j
+	}
+	return ""
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // futureImportError checks a `from __future__ import`: it must come before

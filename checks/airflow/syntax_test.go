@@ -82,6 +82,8 @@ func pyFixtures(t testing.TB) []string {
 // the first minor version that does.
 var acceptedFrom = map[string]int{
 	"bad_fstring_nested_quote.py": 12, // PEP 701
+	"bad_pep695_type_alias.py":    12, // PEP 695
+	"bad_pep695_generic_def.py":   12,
 }
 
 // TestSyntaxMatchesCPython: every file CPython rejects has a syntax finding,
@@ -220,6 +222,33 @@ func TestSyntaxErrors(t *testing.T) {
 		{"backslash in field before 3.12", "s = f\"{'\\n'.join(a)}\"\n", "3.11", "1:8 f-string expression part cannot include a backslash"},
 		{"backslash in field from 3.12", "s = f\"{'\\n'.join(a)}\"\n", "3.12", ""},
 		{"other quotes in field", "s = f'{a[\"k\"]}' + f\"\"\"{\"a\"}\"\"\" + f'{a:{\"k\"}}'\n", "3.11", ""},
+		{"stray else at module level", "x = 1\nelse:\n    pass\n", "3.11", "2:1 invalid syntax ('else' is a keyword"},
+		{"else after with", "with DAG(\"d\") as dag:\n    pass\nelse:\n    pass\n", "3.11", "3:1 invalid syntax ('else' is a keyword"},
+		{"else after finally", "try:\n    pass\nfinally:\n    pass\nelse:\n    pass\n", "3.11", "5:1 invalid syntax ('else'"},
+		{"keyword as attribute", "obj.pass = 1\n", "3.11", "1:5 invalid syntax ('pass'"},
+		{"keyword-like names", "match = case = type = _ = print = exec = 1\nx.match, x.type\n", "3.11", ""},
+		{"bare except first", "try:\n    pass\nexcept:\n    pass\nexcept ValueError:\n    pass\n", "3.11", "3:1 default 'except:' must be last"},
+		{"bare except last", "try:\n    pass\nexcept ValueError:\n    pass\nexcept:\n    pass\n", "3.11", ""},
+		{"f-string conversion", "x = f'{ds!x}'\n", "3.11", "1:10 f-string: invalid conversion character"},
+		{"f-string conversions", "x = f'{a!r}{b!s}{c!a}{d!r:>3}'\n", "3.11", ""},
+		{"truncated \\x", "x = '\\x4'\n", "3.11", "1:6 (unicode error) 'unicodeescape' codec can't decode bytes: truncated \\xXX escape"},
+		{"truncated \\u", "x = 'a\\u12'\n", "3.11", "1:6 truncated \\uXXXX escape"},
+		{"truncated \\U", "x = '\\U1234567'\n", "3.11", "1:6 truncated \\UXXXXXXXX escape"},
+		{"illegal \\U", "x = '\\U00110000'\n", "3.11", "1:6 illegal Unicode character"},
+		{"truncated \\x in bytes", "x = b'\\x4'\n", "3.11", "1:7 invalid \\x escape"},
+		{"escaped backslashes and raw", "x = '\\\\x' + r'\\x' + b'\\u1' + f'\\x41{1}'\n", "3.11", ""},
+		{"ur prefix", "x = ur''\n", "3.11", "1:5 invalid syntax (string prefix ur"},
+		{"starred comprehension", "x = [*a for a in b]\n", "3.11", "1:6 iterable unpacking cannot be used in comprehension"},
+		{"starred generator", "f(*a for a in b)\n", "3.11", "1:3 iterable unpacking cannot be used in comprehension"},
+		{"generic def before 3.12", "def f[T](x): ...\n", "3.11", "1:6 invalid syntax (type parameter lists"},
+		{"generic class before 3.12", "class C[T]: ...\n", "3.11", "1:8 invalid syntax (type parameter lists"},
+		{"type alias before 3.12", "type X = int\n", "3.11", "1:1 invalid syntax (the type statement"},
+		{"PEP 695 from 3.12", "def f[T](x): ...\nclass C[T]: ...\ntype X = int\n", "3.12", ""},
+		{"wildcard not last", "match x:\n    case _:\n        pass\n    case 1:\n        pass\n", "3.11", "2:10 wildcard makes remaining patterns unreachable"},
+		{"capture not last", "match x:\n    case y:\n        pass\n    case 1:\n        pass\n", "3.11", "2:10 name capture 'y' makes remaining patterns unreachable"},
+		{"wildcard in or-pattern", "match x:\n    case _ | 1:\n        pass\n", "3.11", "2:10 wildcard makes remaining patterns unreachable"},
+		{"parenthesized wildcard as", "match x:\n    case (_) as z:\n        pass\n    case 1:\n        pass\n", "3.11", "2:11 wildcard makes remaining"},
+		{"guarded capture and last wildcard", "match x:\n    case y if y:\n        pass\n    case a.b | (1, _):\n        pass\n    case _:\n        pass\n", "3.11", ""},
 		// A parse error anywhere wins over a symbol-table error before it,
 		// as in CPython, which parses the whole file first.
 		{"parse error wins", "return 1\nx = (\n", "3.11", "2:"},

@@ -1,0 +1,7 @@
+def load():
+    try:
+        return fetch()
+    except:
+        return None
+    except ValueError:
+        raise

@@ -1,0 +1,7 @@
+def load():
+    try:
+        rows = fetch()
+    finally:
+        close()
+    else:
+        return rows

@@ -1,0 +1,2 @@
+groups = [["a", "b"], ["c"]]
+task_ids = [*g for g in groups]

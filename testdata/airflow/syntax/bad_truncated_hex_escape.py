@@ -1,0 +1,1 @@
+SEPARATOR = "\x1"
