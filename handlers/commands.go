@@ -352,19 +352,26 @@ func (r *commandRun) promote(ctx context.Context, req OpRequest) outcome {
 		return outcome{state: store.CommandFailed, body: "The check runs could not be read: " + err.Error(), reasons: []string{err.Error()}}
 	}
 	var note string
-	if st.Release.SHA != r.pr.HeadSHA && !hasCheck(statuses, policy.PolicyCheckName) {
-		// A release built from the merge commit carries the owners' approval
-		// of the PR's head that was merged: no policy run exists at the merge.
+	if st.Release.SHA != r.pr.HeadSHA && r.pr.Merged {
+		// A release built from the merge commit carries what the PR's merged
+		// head passed — its checks and its owners' approval — as the merge
+		// flow's gates do; a check that also ran at the merge commit speaks
+		// for itself.
 		head, err := r.checkStatuses(ctx, gh, r.pr.Owner, r.pr.Repo, r.pr.HeadSHA)
 		if err != nil {
 			return outcome{state: store.CommandFailed, body: "The check runs could not be read: " + err.Error(), reasons: []string{err.Error()}}
 		}
+		var carried []string
 		for _, c := range head {
-			if c.Name == policy.PolicyCheckName && r.pr.Merged {
-				c.SHA = st.Release.SHA
-				statuses = append(statuses, c)
-				note = fmt.Sprintf(" Ownership is the `%s` decision on the PR's head `%.7s`, which was merged as `%.7s`.", policy.PolicyCheckName, r.pr.HeadSHA, st.Release.SHA)
+			if hasCheck(statuses, c.Name) {
+				continue
 			}
+			c.SHA = st.Release.SHA
+			statuses = append(statuses, c)
+			carried = append(carried, "`"+c.Name+"`")
+		}
+		if len(carried) > 0 {
+			note = fmt.Sprintf(" The results of %s are those of the PR's head `%.7s`, which was merged as `%.7s`.", strings.Join(carried, ", "), r.pr.HeadSHA, st.Release.SHA)
 		}
 	}
 	freezes, err := r.deps.Policy.Freezes(ctx, r.pr.Owner+"/"+r.pr.Repo, env, r.now())

@@ -100,7 +100,12 @@ func TestEvaluatePromotion(t *testing.T) {
 		}, false, GateAuthorized, GateFail, "only @parcelflow/data-eng-leads, @parcelflow/devops", false},
 		{"the first environment has no predecessor", func(in *PromotionInput) { in.Env = "dev"; in.Previous = nil }, true, GatePreviousEnv, GatePass, "first environment", false},
 		{"auto-promote a low-risk release", func(in *PromotionInput) { in.Actor = nil; in.Release.Risk = low }, true, GateAutoPromote, GatePass, "low-risk release", false},
-		{"auto-promote stops a high-risk release", func(in *PromotionInput) { in.Actor = nil }, false, GateAutoPromote, GateFail, "high risk (infrastructure change); use /promote prod", false},
+		{"auto-promote stops a high-risk release before prod", func(in *PromotionInput) { in.Actor = nil }, false, GateAutoPromote, GateFail, "high risk (infrastructure change); use /promote prod", false},
+		{"auto-promote takes a high-risk release to staging", func(in *PromotionInput) {
+			in.Actor = nil
+			in.Env = "staging"
+			in.Previous = &EnvState{Env: "dev", ReleaseID: "r1", SmokeGreen: true, GreenSince: in.Now.Add(-time.Hour)}
+		}, true, GateAutoPromote, GatePass, "flow on their own as far as the environment before the last", false},
 		{"auto-promote off for the env", func(in *PromotionInput) { in.Actor = nil; in.Release.Risk = low; in.Config = &cfgNoAuto }, false, GateAutoPromote, GateFail, "auto_promote: false", false},
 		{"auto-promote stopped by a lock", func(in *PromotionInput) {
 			in.Actor = nil

@@ -109,3 +109,69 @@ func TestPromoteBeforeMerge(t *testing.T) {
 		t.Fatalf("dev was deployed %d times; it already ran the merged release", n)
 	}
 }
+
+// TestHighRiskMergeWaitsForPromoteProd merges an infrastructure change: the
+// merge flow takes it to dev and staging and stops before prod, saying so
+// on the PR; a data engineer's /promote prod is refused, and a DevOps
+// member's is carried out, through the same webhooks a person would send.
+func TestHighRiskMergeWaitsForPromoteProd(t *testing.T) {
+	ctx := context.Background()
+	s, files := sampleStack(t, StackOptions{})
+	// No soak in staging, so the test needs no clock: the gates are the
+	// risk and who asks.
+	cfg := strings.Replace(files[".conveyor.yml"], "soak: {low: 0m, high: 30m}", "soak: {low: 0m, high: 0m}", 1)
+	if cfg == files[".conveyor.yml"] {
+		t.Fatal("the sample config changed shape: no staging soak")
+	}
+	s.Repo.Commit("main", map[string]string{".conveyor.yml": cfg}, "No soak in staging", "dave")
+	const tfvars = "infra/platform/env/prod.tfvars"
+	s.Repo.CreateBranch("more-workers", "main")
+	s.Repo.Commit("more-workers", map[string]string{tfvars: strings.Replace(files[tfvars], "mwaa_max_workers         = 20", "mwaa_max_workers         = 25", 1)}, "More MWAA workers in prod", "dave")
+	pr := s.Repo.OpenPullRequest(githubemu.PROptions{Head: "more-workers", Base: "main", Title: "More MWAA workers in prod", Author: "dave"})
+	if _, err := s.WaitChecks(ctx, pr.HeadSHA(), 6, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	pr.Review("erin", "APPROVED", "")
+	if _, err := s.WaitCheck(ctx, pr.HeadSHA(), "conveyor/policy", 30*time.Second, func(r githubemu.CheckRun) bool {
+		return r.Status == "completed" && r.Conclusion == "success"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sha := pr.Merge("dave")
+	defer func() {
+		if t.Failed() {
+			for _, c := range pr.Comments() {
+				t.Logf("comment by %s: %s", c.User, c.Body)
+			}
+		}
+	}()
+	waitFor(t, "the flow to stop before prod", 30*time.Second, func() bool {
+		for _, c := range pr.Comments() {
+			if strings.Contains(c.Body, "Waiting before prod") && strings.Contains(c.Body, "/promote prod") {
+				return true
+			}
+		}
+		return false
+	})
+	if len(deploymentsAt(s, "staging", sha)) != 1 || len(deploymentsAt(s, "prod", sha)) != 0 {
+		t.Fatal("a high-risk release must reach staging and stop before prod")
+	}
+
+	_, replies, err := s.Command(ctx, pr, "alice", "/promote prod", 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(replies) == 0 || !strings.Contains(replies[len(replies)-1].Body, "may run /promote in prod") || len(deploymentsAt(s, "prod", sha)) != 0 {
+		t.Fatalf("a data engineer's /promote prod was not refused: %v", replies)
+	}
+	_, replies, err = s.Command(ctx, pr, "erin", "/promote prod", 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(replies) == 0 || !strings.Contains(replies[len(replies)-1].Body, "to **prod**: succeeded") {
+		t.Fatalf("a DevOps member's /promote prod was not carried out: %v", replies)
+	}
+	if deps := deploymentsAt(s, "prod", sha); len(deps) != 1 || deps[0].State() != "success" {
+		t.Fatalf("prod deployments at the merge commit: %+v", deps)
+	}
+}
