@@ -132,8 +132,8 @@ func (e *Engine) run(ctx context.Context, f store.Fence, d *Deployment) (*Deploy
 	desc := fmt.Sprintf("%s deployed to %s", rel.Short(), d.Env)
 	if d.Kind == KindRollback {
 		desc = fmt.Sprintf("rolled back %s to %s", d.Env, rel.Short())
-		e.inactivate(ctx, d)
 	}
+	e.inactivate(ctx, d)
 	// Reported while the lock is held, so only the holder speaks for the deployment.
 	e.report(ctx, f, d, "success", desc)
 	e.pruneRestorePoints(ctx, f, d.Env, t.Warehouse)
@@ -194,8 +194,23 @@ func hasLiveRestorePoint(d *Deployment) bool {
 
 // inactivate marks the GitHub deployment of the release a rollback replaced
 // as inactive, so the Environments page shows the live release only.
+//
+// GitHub marks a replaced deployment inactive by itself, except in the
+// production environment; there Conveyor marks the one a new deployment
+// replaced, so the Environments page shows one live prod release.
 func (e *Engine) inactivate(ctx context.Context, d *Deployment) {
-	if e.opts.Reporter == nil || d.Details.RolledBackRelease == "" {
+	if e.opts.Reporter == nil {
+		return
+	}
+	replaced, why := d.Details.RolledBackRelease, "rolled back to "+release.Short(d.ReleaseID)
+	if replaced == "" {
+		names := e.opts.Config.EnvironmentNames()
+		if len(names) == 0 || names[len(names)-1] != d.Env {
+			return
+		}
+		replaced, why = d.Details.Previous, "replaced by "+release.Short(d.ReleaseID)
+	}
+	if replaced == "" || replaced == d.ReleaseID {
 		return
 	}
 	hist, err := e.History(ctx, d.Env, 0)
@@ -203,8 +218,8 @@ func (e *Engine) inactivate(ctx context.Context, d *Deployment) {
 		return
 	}
 	for _, h := range hist {
-		if h.ReleaseID == d.Details.RolledBackRelease && h.State == StateSucceeded && h.GitHubID != 0 {
-			_ = e.opts.Reporter.Status(context.WithoutCancel(ctx), h.GitHubID, "inactive", "rolled back to "+release.Short(d.ReleaseID), h.Details.LogURL)
+		if h.ID != d.ID && h.ReleaseID == replaced && h.State == StateSucceeded && h.GitHubID != 0 {
+			_ = e.opts.Reporter.Status(context.WithoutCancel(ctx), h.GitHubID, "inactive", why, h.Details.LogURL)
 			return
 		}
 	}
