@@ -1,6 +1,8 @@
 package airflow
 
 import (
+	"bytes"
+
 	ts "github.com/tree-sitter/tree-sitter-python/bindings/go"
 
 	sitter "github.com/tree-sitter/go-tree-sitter"
@@ -66,6 +68,7 @@ func (pp *pyParser) close() { pp.c.close() }
 // has room, so a caller that drops each tree before the next parse (the
 // Analyzer with the file it is analyzing) allocates no node array per file.
 func (pp *pyParser) parse(src []byte, reuse []pnode) *ptree {
+	src = lineEndsToLF(src)
 	// Parsing and flattening happen in one call into C; the source is read
 	// in place and the tree is freed before returning.
 	raw := pp.c.parse(src, len(src)/3+16)
@@ -91,6 +94,33 @@ func (pp *pyParser) parse(src []byte, reuse []pnode) *ptree {
 		}
 	}
 	return t
+}
+
+// lineEndsToLF returns src with each lone carriage return made a line feed.
+// CPython reads \r, \r\n and \n alike as line ends; tree-sitter's grammar
+// ends lines only at \n (\r\n works because \r is whitespace to it), so a
+// file saved with old Mac line ends would read as one line. The length is
+// kept, so offsets into the copy are offsets into the file; src itself is
+// never written, and is returned as is when it has no lone \r.
+func lineEndsToLF(src []byte) []byte {
+	i := bytes.IndexByte(src, '\r')
+	for i >= 0 && i+1 < len(src) && src[i+1] == '\n' {
+		j := bytes.IndexByte(src[i+2:], '\r')
+		if j < 0 {
+			return src
+		}
+		i += 2 + j
+	}
+	if i < 0 {
+		return src
+	}
+	out := append([]byte(nil), src...)
+	for ; i < len(out); i++ {
+		if out[i] == '\r' && (i+1 == len(out) || out[i+1] != '\n') {
+			out[i] = '\n'
+		}
+	}
+	return out
 }
 
 // text returns the source text of node i.

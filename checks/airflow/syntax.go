@@ -3,6 +3,7 @@ package airflow
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,8 +22,8 @@ func syntaxError(file string, t *ptree, py int) (Finding, bool) {
 		line := bytes.Count(t.src[:j], []byte("\n")) + 1
 		return Finding{Rule: RuleSyntax, Level: rule(RuleSyntax).level, File: file, Line: line, Column: 1, Message: "SyntaxError: source code cannot contain null bytes"}, true
 	}
-	if !utf8.Valid(t.src) && !hasCodingCookie(t.src) {
-		return Finding{Rule: RuleSyntax, Level: rule(RuleSyntax).level, File: file, Line: 1, Column: 1, Message: "SyntaxError: the file is not valid UTF-8 and declares no encoding"}, true
+	if line, msg := encodingError(t.src); msg != "" {
+		return Finding{Rule: RuleSyntax, Level: rule(RuleSyntax).level, File: file, Line: line, Column: 1, Message: "SyntaxError: " + msg}, true
 	}
 	// CPython parses the whole file before its symbol table and compiler
 	// run, so a parse error anywhere wins over an earlier "late" error.
@@ -50,14 +51,148 @@ func syntaxError(file string, t *ptree, py int) (Finding, bool) {
 	return Finding{}, false
 }
 
-func hasCodingCookie(src []byte) bool {
-	lines := strings.SplitN(string(src[:min(len(src), 400)]), "\n", 3)
-	for _, l := range lines[:min(2, len(lines))] {
-		if strings.HasPrefix(strings.TrimSpace(l), "#") && strings.Contains(l, "coding") {
-			return true
+// encodingError checks the file's bytes against its source encoding, as
+// CPython's tokenizer does before it reads a token: UTF-8 unless a PEP 263
+// declaration names another, which must be a text codec CPython knows.
+func encodingError(src []byte) (line int, msg string) {
+	enc, at, ok := codingCookie(src)
+	if !ok {
+		enc = "utf-8"
+	}
+	if bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) && enc != "utf-8" {
+		return at, fmt.Sprintf("encoding problem: %s with BOM", enc)
+	}
+	norm := normalizeEncoding(enc)
+	switch {
+	case hasName(utf8Encodings, norm):
+		if utf8.Valid(src) {
+			return 0, ""
+		}
+		bad := 0
+		for bad < len(src) {
+			r, size := utf8.DecodeRune(src[bad:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			bad += size
+		}
+		what := "the file is not valid UTF-8 and declares no encoding"
+		if ok {
+			what = "the file is not valid UTF-8, the encoding it declares"
+		}
+		return bytes.Count(src[:bad], []byte("\n")) + 1, fmt.Sprintf("(unicode error) 'utf-8' codec can't decode byte 0x%02x: %s", src[bad], what)
+	case hasName(asciiEncodings, norm):
+		for _, b := range src {
+			if b >= 0x80 {
+				return at, fmt.Sprintf("'ascii' codec can't decode byte 0x%02x: the file declares %s", b, enc)
+			}
+		}
+	case hasName(nonTextEncodings, norm):
+		return at, fmt.Sprintf("'%s' is not a text encoding", enc)
+	case !hasName(textEncodings, norm) && !hasName(textEncodings, strings.ReplaceAll(norm, ".", "_")):
+		return at, "unknown encoding: " + enc
+	}
+	return 0, ""
+}
+
+// codingCookie finds a PEP 263 declaration the way CPython's tokenizer does:
+// `coding[:=]` then a name of letters, digits, `-`, `_` and `.`, in a line
+// holding only a comment, on line 1, or on line 2 when line 1 is a comment
+// or blank. It returns the name (utf-8 and latin-1 spellings made
+// canonical, as the tokenizer does) and its line.
+func codingCookie(src []byte) (enc string, line int, ok bool) {
+	rest := src[:min(len(src), 1024)]
+	rest = bytes.TrimPrefix(rest, []byte("\xef\xbb\xbf"))
+	for line = 1; line <= 2; line++ {
+		end := bytes.IndexAny(rest, "\r\n")
+		if end < 0 {
+			end = len(rest)
+		}
+		l := rest[:end]
+		body := bytes.TrimLeft(l, " \t\f")
+		if len(body) > 0 && body[0] != '#' {
+			return "", 0, false // code: no declaration here or on line 2
+		}
+		for k := bytes.Index(body, []byte("coding")); k >= 0; {
+			v := body[k+6:]
+			if len(v) > 0 && (v[0] == ':' || v[0] == '=') {
+				v = bytes.TrimLeft(v[1:], " \t")
+				n := 0
+				for n < len(v) && (isAlnum(v[n]) || v[n] == '-' || v[n] == '_' || v[n] == '.') {
+					n++
+				}
+				if n > 0 {
+					return normalName(string(v[:n])), line, true
+				}
+			}
+			next := bytes.Index(v, []byte("coding"))
+			if next < 0 {
+				break
+			}
+			k += 6 + next
+		}
+		if end == len(rest) {
+			break
+		}
+		if rest[end] == '\r' && end+1 < len(rest) && rest[end+1] == '\n' {
+			end++
+		}
+		rest = rest[end+1:]
+	}
+	return "", 0, false
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// normalName is the tokenizer's get_normal_name: the spellings of utf-8
+// and latin-1 it recognizes itself, judged on the first 12 characters.
+func normalName(s string) string {
+	b := []byte(strings.ToLower(s[:min(len(s), 12)]))
+	for i := range b {
+		if b[i] == '_' {
+			b[i] = '-'
 		}
 	}
-	return false
+	h := string(b)
+	switch {
+	case h == "utf-8" || strings.HasPrefix(h, "utf-8-"):
+		return "utf-8"
+	case h == "latin-1" || h == "iso-8859-1" || h == "iso-latin-1" ||
+		strings.HasPrefix(h, "latin-1-") || strings.HasPrefix(h, "iso-8859-1-") || strings.HasPrefix(h, "iso-latin-1-"):
+		return "iso-8859-1"
+	}
+	return s
+}
+
+// normalizeEncoding is encodings.normalize_encoding after the codec
+// registry's lower-casing: runs of other characters than letters, digits
+// and '.' become one '_', none at either end.
+func normalizeEncoding(s string) string {
+	var b strings.Builder
+	punct := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isAlnum(c) || c == '.' {
+			if punct && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b.WriteByte(c)
+			punct = false
+		} else {
+			punct = true
+		}
+	}
+	return b.String()
+}
+
+func hasName(sorted []string, name string) bool {
+	i := sort.SearchStrings(sorted, name)
+	return i < len(sorted) && sorted[i] == name
 }
 
 func quoteSnippet(s string) string {

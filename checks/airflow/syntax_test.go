@@ -249,6 +249,21 @@ func TestSyntaxErrors(t *testing.T) {
 		{"wildcard in or-pattern", "match x:\n    case _ | 1:\n        pass\n", "3.11", "2:10 wildcard makes remaining patterns unreachable"},
 		{"parenthesized wildcard as", "match x:\n    case (_) as z:\n        pass\n    case 1:\n        pass\n", "3.11", "2:11 wildcard makes remaining"},
 		{"guarded capture and last wildcard", "match x:\n    case y if y:\n        pass\n    case a.b | (1, _):\n        pass\n    case _:\n        pass\n", "3.11", ""},
+		{"CR line ends", "x = 1\ry = (\r    2)\rdef f():\r    return y\r", "3.11", ""},
+		{"CR line ends keep lines", "x = 1\ry = 2\rreturn 3\r", "3.11", "3:1 'return' outside function"},
+		{"mixed line ends", "x = 1\r\ny = 2\rz = (\n", "3.11", "3:"},
+		{"unknown encoding", "# -*- coding: bogus-enc -*-\nx = 1\n", "3.11", "1:1 unknown encoding: bogus-enc"},
+		{"unknown encoding on line 2", "#!/usr/bin/env python3\n# coding=nope\n", "3.11", "2:1 unknown encoding: nope"},
+		{"not a text encoding", "# coding: rot13\n", "3.11", "1:1 'rot13' is not a text encoding"},
+		{"coding in prose", "# decoding the feed\nx = '\xff'\n", "3.11", "2:1 (unicode error) 'utf-8' codec can't decode byte 0xff"},
+		{"declared utf-8", "# coding: UTF_8\nx = '\xff'\n", "3.11", "2:1 (unicode error) 'utf-8' codec can't decode byte 0xff"},
+		{"declared ascii", "# coding: us-ascii\nx = '\xc3\xa9'\n", "3.11", "1:1 'ascii' codec can't decode byte 0xc3"},
+		{"cookie after code", "x = 1\n# coding: latin-1\ny = '\xff'\n", "3.11", "3:1 (unicode error) 'utf-8' codec"},
+		{"cookie in trailing comment", "x = 1  # coding: bogus\n", "3.11", ""},
+		{"BOM and latin-1", "\ufeff# coding: latin-1\nx = 1\n", "3.11", "1:1 encoding problem: iso-8859-1 with BOM"},
+		{"known encodings", "# vim: set fileencoding=Latin-1 :\nx = '\xff'\n", "3.11", ""},
+		{"known encodings second line", "\n# coding: cp1252 and coding: bogus\nx = '\xe9'\n", "3.11", ""},
+		{"cookie spelled with a dot", "# coding: ISO_8859.15\nx = '\xa4'\n", "3.11", ""},
 		// A parse error anywhere wins over a symbol-table error before it,
 		// as in CPython, which parses the whole file first.
 		{"parse error wins", "return 1\nx = (\n", "3.11", "2:"},
@@ -293,6 +308,32 @@ func TestPythonVersion(t *testing.T) {
 		got, err := pythonMinor(tc.v)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("pythonMinor(%q) = %d, %v; want %d, ok=%v", tc.v, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestEncodingNamesSorted: the codec name lists are searched by bisection,
+// so an unsorted entry would read as an unknown encoding.
+func TestEncodingNamesSorted(t *testing.T) {
+	for name, list := range map[string][]string{"text": textEncodings, "non-text": nonTextEncodings, "utf-8": utf8Encodings, "ascii": asciiEncodings} {
+		if !sort.StringsAreSorted(list) {
+			t.Errorf("%s encodings are not sorted", name)
+		}
+		for _, n := range list {
+			if !hasName(list, n) || normalizeEncoding(n) != n {
+				t.Errorf("%s encoding %q cannot be found as written", name, n)
+			}
+		}
+	}
+}
+
+// TestLineEndsToLF: lone carriage returns become line feeds, \r\n stays,
+// and the caller's bytes are never written.
+func TestLineEndsToLF(t *testing.T) {
+	for in, want := range map[string]string{"a\rb\r": "a\nb\n", "a\r\nb\r\n": "a\r\nb\r\n", "a\r\nb\rc": "a\r\nb\nc", "abc": "abc", "\r": "\n"} {
+		src := []byte(in)
+		if got := string(lineEndsToLF(src)); got != want || string(src) != in {
+			t.Errorf("lineEndsToLF(%q) = %q (input now %q), want %q", in, got, src, want)
 		}
 	}
 }

@@ -1,0 +1,3 @@
+# Handles decoding of the raw feed.
+# Input is whatever the scanners send.
+LABEL = "Café"

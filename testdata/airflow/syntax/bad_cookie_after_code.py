@@ -1,0 +1,3 @@
+OWNER = "data-eng"
+# -*- coding: latin-1 -*-
+LABEL = "Café"

@@ -1,0 +1,1 @@
+"""Load parcels on a schedule (saved with old Mac line ends)."""import pendulumfrom airflow import DAGfrom airflow.operators.empty import EmptyOperatorwith DAG(    "cr_line_ends",    start_date=pendulum.datetime(2025, 1, 1),    schedule="@daily",    catchup=False,) as dag:    EmptyOperator(task_id="start")

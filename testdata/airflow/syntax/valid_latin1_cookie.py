@@ -1,0 +1,3 @@
+# -*- coding: latin-1 -*-
+"""Café parcels."""
+OWNER = "data-eng"  # équipe
