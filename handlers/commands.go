@@ -381,13 +381,7 @@ func (r *commandRun) promote(ctx context.Context, req OpRequest) outcome {
 	actor := r.actor
 	gd := policy.EvaluatePromotion(policy.PromotionInput{Config: r.cfg, Env: env, Release: st.Release, Checks: statuses, Previous: st.Previous,
 		Lock: st.Lock, Freezes: freezes, Actor: &actor, BreakGlass: req.Command.BreakGlass, Now: r.now()})
-	hash, _ := policy.HashInputs(struct {
-		Release  policy.Release       `json:"release"`
-		Checks   []policy.CheckStatus `json:"checks"`
-		Previous *policy.EnvState     `json:"previous"`
-		Lock     *policy.Lock         `json:"lock"`
-		Freezes  []policy.Freeze      `json:"freezes"`
-	}{st.Release, statuses, st.Previous, st.Lock, freezes})
+	hash, _ := gateHash(st.Release, statuses, st.Previous, st.Lock, freezes)
 	decision := "allowed"
 	if !gd.Allowed {
 		decision = "refused"
@@ -419,6 +413,18 @@ func (r *commandRun) promote(ctx context.Context, req OpRequest) outcome {
 		out.reasons = append(out.reasons, gd.Reasons...)
 	}
 	return out
+}
+
+// gateHash is the audit's hash of what a promotion decision looked at, the
+// same for a /promote and for the merge flow's automatic one.
+func gateHash(rel policy.Release, checks []policy.CheckStatus, prev *policy.EnvState, lock *policy.Lock, freezes []policy.Freeze) (string, error) {
+	return policy.HashInputs(struct {
+		Release  policy.Release       `json:"release"`
+		Checks   []policy.CheckStatus `json:"checks"`
+		Previous *policy.EnvState     `json:"previous"`
+		Lock     *policy.Lock         `json:"lock"`
+		Freezes  []policy.Freeze      `json:"freezes"`
+	}{rel, checks, prev, lock, freezes})
 }
 
 func gateReasons(gd policy.GateDecision) []string {

@@ -216,13 +216,7 @@ func (h *Push) gate(m Merge, delivery string) GateFunc {
 		rel := policy.Release{ID: g.ReleaseID, SHA: m.SHA, Risk: m.Risk}
 		gd := policy.EvaluatePromotion(policy.PromotionInput{Config: m.Config, Env: g.Env, Release: rel, Checks: checks,
 			Previous: g.Previous, Lock: g.Lock, Freezes: freezes, Now: now})
-		hash, err := policy.HashInputs(struct {
-			Release  policy.Release       `json:"release"`
-			Checks   []policy.CheckStatus `json:"checks"`
-			Previous *policy.EnvState     `json:"previous"`
-			Lock     *policy.Lock         `json:"lock"`
-			Freezes  []policy.Freeze      `json:"freezes"`
-		}{rel, checks, g.Previous, g.Lock, freezes})
+		hash, err := gateHash(rel, checks, g.Previous, g.Lock, freezes)
 		if err != nil {
 			return "", err
 		}
