@@ -65,6 +65,8 @@ type App struct {
 	// Redactor masks the webhook secrets and the App's private key in
 	// everything written to GitHub; write through it (timeline.New) too.
 	Redactor *timeline.Redactor
+
+	stopResuming context.CancelFunc
 }
 
 // New wires the App. Nothing starts until Start.
@@ -187,9 +189,17 @@ func (a *App) Handler() http.Handler { return a.Webhook.Handler() }
 // Start starts the inbox workers (and resumes unfinished deliveries) and
 // the loop that resumes deployments a crash left in flight.
 func (a *App) Start(ctx context.Context) error {
-	a.Deploys.StartResuming(ctx)
+	rctx, stop := context.WithCancel(ctx)
+	a.stopResuming = stop
+	a.Deploys.StartResuming(rctx)
 	return a.Webhook.Start(ctx)
 }
 
-// Shutdown stops accepting work and waits for in-flight work, within ctx.
-func (a *App) Shutdown(ctx context.Context) error { return a.Webhook.Shutdown(ctx) }
+// Shutdown stops accepting work and resuming deployments, and waits for
+// in-flight work, within ctx.
+func (a *App) Shutdown(ctx context.Context) error {
+	if a.stopResuming != nil {
+		a.stopResuming()
+	}
+	return a.Webhook.Shutdown(ctx)
+}
