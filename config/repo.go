@@ -132,6 +132,10 @@ type AirflowEnv struct {
 	Pools           []string `yaml:"pools"`
 	Queues          []string `yaml:"queues"`
 	WebURL          string   `yaml:"web_url"`
+	// KeepUnknownObjects leaves in place the DAG objects no Conveyor
+	// deployment wrote (while adopting an environment another process
+	// deployed to); off, the DAG prefix holds exactly the release.
+	KeepUnknownObjects bool `yaml:"keep_unknown_objects"`
 }
 
 // WarehouseEnv is the environment's warehouse.

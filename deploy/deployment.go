@@ -137,6 +137,9 @@ type AirflowSummary struct {
 	MWAAUpdated   bool     `json:"mwaa_updated,omitempty"`
 	MWAAStatus    string   `json:"mwaa_status,omitempty"`
 	Digest        string   `json:"digest"`
+	// Kept are the DAG objects no Conveyor deployment wrote, left in place
+	// because the environment sets airflow.keep_unknown_objects.
+	Kept []string `json:"kept,omitempty"`
 }
 
 // SmokeResult is one smoke test's outcome.

@@ -496,9 +496,13 @@ func (r *runner) airflow(ctx context.Context, comp *config.Component, rel *relea
 	r.d.Details.BucketState = "release:" + rel.ID
 	r.d.Details.Airflow = &AirflowSummary{
 		Uploaded: len(res.Uploaded), Deleted: len(res.Deleted), BytesUploaded: res.BytesUploaded,
-		EnvFiles: res.EnvFilesChanged, MWAAUpdated: res.MWAAUpdated, MWAAStatus: res.MWAAStatus, Digest: res.DagsPrefixDigest,
+		EnvFiles: res.EnvFilesChanged, MWAAUpdated: res.MWAAUpdated, MWAAStatus: res.MWAAStatus, Digest: res.DagsPrefixDigest, Kept: res.Kept,
 	}
-	return fmt.Sprintf("%d uploaded (%d bytes), %d deleted, s3://%s/%s verified equal to the release", len(res.Uploaded), res.BytesUploaded, len(res.Deleted), r.t.AirflowTarget.Bucket, strings.TrimSuffix(firstNonEmpty(r.t.AirflowTarget.DagsPrefix, "dags/"), "/")), false, nil
+	msg := fmt.Sprintf("%d uploaded (%d bytes), %d deleted, s3://%s/%s verified equal to the release", len(res.Uploaded), res.BytesUploaded, len(res.Deleted), r.t.AirflowTarget.Bucket, strings.TrimSuffix(firstNonEmpty(r.t.AirflowTarget.DagsPrefix, "dags/"), "/"))
+	if len(res.Kept) > 0 {
+		msg += fmt.Sprintf("; %d objects no deployment wrote were kept (airflow.keep_unknown_objects): %s", len(res.Kept), strings.Join(head(res.Kept, 5), ", "))
+	}
+	return msg, false, nil
 }
 
 func firstNonEmpty(a, b string) string {
@@ -547,6 +551,11 @@ func (r *runner) verify(ctx context.Context) (string, bool, error) {
 			if !ok || o.ETag != rec.ETag || rec.SHA256 != w.File.SHA256 {
 				return "", false, fmt.Errorf("s3://%s/%s does not hold %s of release %s", r.t.AirflowTarget.Bucket, w.Key, w.File.SHA256[:12], r.rel.Short())
 			}
+		}
+	}
+	if r.d.Details.Airflow != nil {
+		for _, k := range r.d.Details.Airflow.Kept {
+			delete(got, k) // objects no deployment wrote, kept by the environment's choice
 		}
 	}
 	if len(got) != len(want) {
@@ -706,4 +715,12 @@ func (e *Engine) materialize(ctx context.Context, rel *release.Release) (string,
 		return "", err
 	}
 	return dir, nil
+}
+
+// head is at most the first n of s.
+func head(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -96,7 +96,7 @@ func (o *AWSOpener) Open(ctx context.Context, env *config.Environment, s identit
 			Parallel:     o.Parallel,
 			PollInterval: o.MWAAPoll,
 		}
-		t.AirflowTarget = airflow.Target{Bucket: env.Airflow.Bucket, DagsPrefix: env.Airflow.DagsPrefix}
+		t.AirflowTarget = airflow.Target{Bucket: env.Airflow.Bucket, DagsPrefix: env.Airflow.DagsPrefix, KeepUnknown: env.Airflow.KeepUnknownObjects}
 		if env.Airflow.MWAAEnvironment != "" && !o.NoMWAA {
 			client := airflow.NewMWAAClient(cfg, o.MWAAEndpoint)
 			dep.MWAA = client

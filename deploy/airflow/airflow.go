@@ -62,6 +62,11 @@ type Target struct {
 	// MWAAEnvironment names the MWAA environment; empty when there is none
 	// (embedded defaults), and then environment files are only uploaded.
 	MWAAEnvironment string
+	// KeepUnknown leaves in place, and lists, the objects under the DAG
+	// prefix that no Conveyor deployment wrote: DAGs an environment ran
+	// before Conveyor took it over keep running until someone deletes them
+	// deliberately. Off, the prefix holds exactly the release.
+	KeepUnknown bool
 }
 
 func (t Target) prefix() string {
@@ -180,15 +185,17 @@ func (d *Deployer) guard(ctx context.Context, phase string) error {
 type Result struct {
 	// Objects is the final state of every object the release owns, by key,
 	// with the version ID that holds it.
-	Objects          map[string]Object `json:"objects"`
-	Uploaded         []string          `json:"uploaded,omitempty"`
-	Deleted          []string          `json:"deleted,omitempty"`
-	BytesUploaded    int64             `json:"bytes_uploaded"`
-	EnvFilesChanged  []string          `json:"env_files_changed,omitempty"`
-	MWAAUpdated      bool              `json:"mwaa_updated,omitempty"`
-	MWAAStatus       string            `json:"mwaa_status,omitempty"`
-	VerifiedAt       time.Time         `json:"verified_at"`
-	DagsPrefixDigest string            `json:"dags_prefix_digest"`
+	Objects  map[string]Object `json:"objects"`
+	Uploaded []string          `json:"uploaded,omitempty"`
+	Deleted  []string          `json:"deleted,omitempty"`
+	// Kept are the objects left in place under Target.KeepUnknown.
+	Kept             []string  `json:"kept,omitempty"`
+	BytesUploaded    int64     `json:"bytes_uploaded"`
+	EnvFilesChanged  []string  `json:"env_files_changed,omitempty"`
+	MWAAUpdated      bool      `json:"mwaa_updated,omitempty"`
+	MWAAStatus       string    `json:"mwaa_status,omitempty"`
+	VerifiedAt       time.Time `json:"verified_at"`
+	DagsPrefixDigest string    `json:"dags_prefix_digest"`
 }
 
 // VerifyError says the bucket does not hold exactly the release.
@@ -257,12 +264,20 @@ func (d *Deployer) Deploy(ctx context.Context, t Target, dags, envFiles []Want, 
 		want[w.Key] = true
 	}
 	var extra []string
+	kept := map[string]bool{}
 	for k := range current {
-		if !want[k] {
-			extra = append(extra, k)
+		if want[k] {
+			continue
 		}
+		if _, ours := known[k]; t.KeepUnknown && !ours {
+			kept[k] = true
+			res.Kept = append(res.Kept, k)
+			continue
+		}
+		extra = append(extra, k)
 	}
 	sort.Strings(extra)
+	sort.Strings(res.Kept)
 	if err := d.guard(ctx, "delete"); err != nil {
 		return res, err
 	}
@@ -273,7 +288,7 @@ func (d *Deployer) Deploy(ctx context.Context, t Target, dags, envFiles []Want, 
 	if err := d.guard(ctx, "verify"); err != nil {
 		return res, err
 	}
-	if err := d.verify(ctx, t.Bucket, prefix, dags, res); err != nil {
+	if err := d.verify(ctx, t.Bucket, prefix, dags, kept, res); err != nil {
 		return res, err
 	}
 	res.VerifiedAt = time.Now().UTC()
@@ -413,7 +428,7 @@ func (d *Deployer) head(ctx context.Context, bucket, key string) (Object, error)
 
 // verify lists the prefix and checks it equals the wanted objects exactly:
 // the same keys, each with the ETag of the object this release put there.
-func (d *Deployer) verify(ctx context.Context, bucket, prefix string, dags []Want, res *Result) error {
+func (d *Deployer) verify(ctx context.Context, bucket, prefix string, dags []Want, kept map[string]bool, res *Result) error {
 	got, err := d.list(ctx, bucket, prefix)
 	if err != nil {
 		return err
@@ -431,7 +446,7 @@ func (d *Deployer) verify(ctx context.Context, bucket, prefix string, dags []Wan
 		}
 	}
 	for k := range got {
-		if !want[k] {
+		if !want[k] && !kept[k] {
 			ve.Extra = append(ve.Extra, k)
 		}
 	}

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/parcelflow/conveyor/deploy/airflow"
 	"github.com/parcelflow/conveyor/deploy/airflow/airflowtest"
@@ -348,4 +351,47 @@ func BenchmarkOneDAGChangeOf180(b *testing.B) {
 	b.ReportMetric(bytesUp, "bytes_uploaded")
 	b.ReportMetric(objects, "objects_uploaded")
 	b.ReportMetric(bytesUp/full, "ratio_vs_full_sync")
+}
+
+// TestKeepUnknownObjects adopts a bucket another process deployed to: with
+// KeepUnknown the DAG it put there keeps running (left in place, listed,
+// and not a verify failure), while DAGs Conveyor wrote and the release
+// drops are still deleted; without it the prefix holds exactly the release.
+func TestKeepUnknownObjects(t *testing.T) {
+	ctx := context.Background()
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
+			b := newBucket(t)
+			b.target.KeepUnknown = keep
+			client := b.srv.Client(nil)
+			const foreign = "dags/legacy_export.py"
+			if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("mwaa-dev"), Key: aws.String(foreign), Body: strings.NewReader("from airflow import DAG\n# deployed by hand\n")}); err != nil {
+				t.Fatal(err)
+			}
+			r1, err := b.deploy(t, makeFiles(3, nil), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The next release drops one of Conveyor's own DAGs.
+			r2, err := b.deploy(t, makeFiles(3, map[string]string{"dags/pipeline_001.py": ""}), r1.Objects)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.dep.List(ctx, b.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, foreignThere := got[foreign]
+			_, droppedThere := got["dags/pipeline_001.py"]
+			if droppedThere || !slices.Equal(r2.Deleted, []string{"dags/pipeline_001.py"}) {
+				t.Fatalf("Conveyor's dropped DAG: still there %v, deleted %v", droppedThere, r2.Deleted)
+			}
+			if foreignThere != keep {
+				t.Fatalf("the DAG deployed by hand is there: %v, want %v (deleted %v, kept %v)", foreignThere, keep, append(r1.Deleted, r2.Deleted...), r2.Kept)
+			}
+			if keep && (!slices.Equal(r1.Kept, []string{foreign}) || !slices.Equal(r2.Kept, []string{foreign})) {
+				t.Fatalf("kept = %v then %v, want the hand-deployed DAG listed both times", r1.Kept, r2.Kept)
+			}
+		})
+	}
 }
