@@ -27,9 +27,38 @@ func syntaxError(file string, t *ptree, py int) (Finding, bool) {
 	}
 	// CPython parses the whole file before its symbol table and compiler
 	// run, so a parse error anywhere wins over an earlier "late" error.
+	// The tokenizer's indentation errors come before any parser error on
+	// their line or after it, and before every late error. A block check
+	// or an ERROR node that reaches that line is most likely the same
+	// mistake seen through tree-sitter's recovery.
+	indentMsg, indentAt := indentationError(t)
+	indentLine := int32(1 << 30)
+	if indentAt >= 0 {
+		indentLine = t.nodes[indentAt].line
+	}
 	lateMsg, lateAt := "", int32(-1)
+	// Some checks report at a node after the one they run on (a block's
+	// misindented statement), so the earliest parse-time error found so far
+	// waits until the walk passes it; the indentation error starts there.
+	pendMsg, pendAt := indentMsg, indentAt
+	earlier := func(at int32) bool {
+		if pendAt < 0 {
+			return true
+		}
+		a, p := &t.nodes[at], &t.nodes[pendAt]
+		if pendAt == indentAt {
+			return a.line < p.line
+		}
+		return a.start < p.start
+	}
 	for n := int32(0); int(n) < len(t.nodes); n++ {
 		x := &t.nodes[n]
+		if (x.kind == "ERROR" || x.miss) && x.eline >= indentLine {
+			return mk(indentAt, indentMsg)
+		}
+		if pendAt >= 0 && x.start >= t.nodes[pendAt].start {
+			return mk(pendAt, pendMsg)
+		}
 		switch {
 		case x.kind == "ERROR":
 			return mk(n, "invalid syntax near "+quoteSnippet(t.text(n)))
@@ -40,15 +69,122 @@ func syntaxError(file string, t *ptree, py int) (Finding, bool) {
 		switch {
 		case msg == "":
 		case !late:
-			return mk(at, msg)
+			if earlier(at) {
+				pendMsg, pendAt = msg, at
+			}
 		case lateAt < 0:
 			lateMsg, lateAt = msg, at
 		}
+	}
+	if pendAt >= 0 {
+		return mk(pendAt, pendMsg)
 	}
 	if lateAt >= 0 {
 		return mk(lateAt, lateMsg)
 	}
 	return Finding{}, false
+}
+
+// indentationError returns the first indentation error CPython's tokenizer
+// raises, and the node of the line it is on (-1 when none).
+func indentationError(t *ptree) (string, int32) {
+	var cols, alts [32]int32
+	ind := indenter{cols: cols[:1], alts: alts[:1]}
+	for n := int32(1); int(n) < len(t.nodes); n++ {
+		if t.nodes[n].named && startsLogicalLine(t, n) {
+			if msg := ind.line(t, n); msg != "" {
+				return msg, n
+			}
+		}
+	}
+	return "", -1
+}
+
+// indenter follows CPython's tokenizer through the indentation of each
+// logical line, which tree-sitter's grammar checks only loosely: it lets a
+// line dedent to a column no enclosing block uses, and does not compare
+// tabs with spaces.
+type indenter struct {
+	cols []int32 // indentation stack, tabs to multiples of 8
+	alts []int32 // the same with tabs as one column, to catch tab/space mixes
+}
+
+// line takes the logical line that node n starts and returns CPython's
+// complaint about its indentation, if any.
+func (d *indenter) line(t *ptree, n int32) string {
+	x := &t.nodes[n]
+	var col, alt int32
+	for _, b := range t.src[x.start-uint32(x.col-1) : x.start] {
+		switch b {
+		case ' ':
+			col, alt = col+1, alt+1
+		case '\t':
+			col, alt = (col/8+1)*8, alt+1
+		case '\f':
+			col, alt = 0, 0
+		}
+	}
+	const tabs = "inconsistent use of tabs and spaces in indentation"
+	top := len(d.cols) - 1
+	switch {
+	case col == d.cols[top]:
+		if alt != d.alts[top] {
+			return tabs
+		}
+	case col > d.cols[top]:
+		// Whether a block may open here is the grammar's business
+		// ("unexpected indent"); the tokenizer only records the level.
+		if alt <= d.alts[top] {
+			return tabs
+		}
+		d.cols, d.alts = append(d.cols, col), append(d.alts, alt)
+	default:
+		for top > 0 && col < d.cols[top] {
+			top--
+		}
+		d.cols, d.alts = d.cols[:top+1], d.alts[:top+1]
+		if col != d.cols[top] {
+			return "unindent does not match any outer indentation level"
+		}
+		if alt != d.alts[top] {
+			return tabs
+		}
+	}
+	return ""
+}
+
+// startsLogicalLine reports whether node n begins a logical line: a
+// statement, clause (else:, except: …) or decorator that is the first thing
+// on its physical line, which does not continue the one before it.
+func startsLogicalLine(t *ptree, n int32) bool {
+	x := &t.nodes[n]
+	switch t.nodes[x.parent].kind {
+	case "module", "block":
+		if x.kind == "comment" {
+			return false
+		}
+	case "decorated_definition":
+	default:
+		switch x.kind {
+		case "else_clause", "elif_clause", "except_clause", "except_group_clause", "finally_clause":
+		default:
+			return false
+		}
+	}
+	if x.col < 1 || uint32(x.col-1) > x.start || int(x.start) > len(t.src) {
+		return false
+	}
+	ls := x.start - uint32(x.col-1)
+	for _, b := range t.src[ls:x.start] {
+		if b != ' ' && b != '\t' && b != '\f' {
+			return false
+		}
+	}
+	// After a backslash continuation the line's indentation means nothing.
+	prev := t.src[:ls]
+	prev = bytes.TrimSuffix(prev, []byte("\n"))
+	prev = bytes.TrimSuffix(prev, []byte("\r"))
+	return !bytes.HasSuffix(prev, []byte("\\"))
 }
 
 // encodingError checks the file's bytes against its source encoding, as
@@ -419,8 +555,12 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 			if cn.line != prevEnd {
 				if col < 0 {
 					col = cn.col
-				} else if cn.col != col {
+				} else if cn.col > col {
 					return "unexpected indent", c, false
+				} else if cn.col < col {
+					// tree-sitter keeps a line in the block when it dedents
+					// to no enclosing block's column.
+					return "unindent does not match any outer indentation level", c, false
 				}
 			}
 			prevEnd = cn.eline

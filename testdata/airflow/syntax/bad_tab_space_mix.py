@@ -1,0 +1,4 @@
+def load(rows):
+    for row in rows:
+	yield row
+        yield None
