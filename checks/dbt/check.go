@@ -117,7 +117,7 @@ func (c *Check) Run(ctx context.Context, in *checks.Input) (checks.Result, error
 		return res, nil
 	}
 	d := Details{Projects: []ProjectInfo{}, Models: []ModelInfo{}, Findings: []Finding{}, Unknowns: []project.Unknown{},
-		Impact: Impact{Modified: []string{}, Downstream: []string{}, Order: []string{}, Changes: []NodeChange{}, Sources: []string{}, Exposures: []string{}, DAGs: []DAGImpact{}}}
+		Impact: Impact{Modified: []string{}, Downstream: []string{}, Order: []string{}, Changes: []NodeChange{}, Sources: []string{}, Seeds: []string{}, Exposures: []string{}, DAGs: []DAGImpact{}}}
 	contracts := readContracts(in)
 	adapter := Adapter(settings.Adapter)
 	if adapter == "" {
@@ -374,6 +374,7 @@ func mergeImpact(dst *Impact, src Impact) {
 	dst.Order = append(dst.Order, src.Order...)
 	dst.Changes = append(dst.Changes, src.Changes...)
 	dst.Sources = append(dst.Sources, src.Sources...)
+	dst.Seeds = append(dst.Seeds, src.Seeds...)
 	dst.Exposures = append(dst.Exposures, src.Exposures...)
 	dst.DAGs = append(dst.DAGs, src.DAGs...)
 }
@@ -694,7 +695,7 @@ func summarize(d Details, res checks.Result, notes []string) (string, string) {
 	for _, n := range notes {
 		b.WriteString("\n" + n + "\n")
 	}
-	if len(d.Impact.Order) > 0 || len(d.Impact.Modified) > 0 {
+	if len(d.Impact.Order) > 0 || len(d.Impact.Modified) > 0 || len(d.Impact.Seeds) > 0 {
 		status := map[string]NodeChange{}
 		for _, c := range d.Impact.Changes {
 			status[c.UniqueID] = c
@@ -714,6 +715,9 @@ func summarize(d Details, res checks.Result, notes []string) (string, string) {
 			if c.Status == StatusRemoved {
 				fmt.Fprintf(&b, "| – | `%s` | removed |\n", project.ShortName(c.UniqueID))
 			}
+		}
+		if len(d.Impact.Seeds) > 0 {
+			fmt.Fprintf(&b, "\nSeeds and snapshots changed: %s\n", codeList(d.Impact.Seeds))
 		}
 		if len(d.Impact.Exposures) > 0 {
 			fmt.Fprintf(&b, "\nExposures downstream: %s\n", codeList(d.Impact.Exposures))

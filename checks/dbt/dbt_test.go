@@ -90,6 +90,7 @@ func TestImpactInDependencyOrder(t *testing.T) {
 		downstream []string
 		order      []string
 		exposures  []string
+		seeds      []string
 	}{
 		{
 			name:       "staging body",
@@ -128,6 +129,16 @@ func TestImpactInDependencyOrder(t *testing.T) {
 			modified:  []string{"model.parcelflow.fct_returns"},
 			exposures: []string{},
 		},
+		{
+			// A seed is what its rows are: the models that ref it (here
+			// through the is_test_customer macro) are downstream.
+			name:       "seed rows change",
+			head:       map[string]string{"dbt/seeds/test_customers.csv": string(tr["dbt/seeds/test_customers.csv"]) + "c_9999,qa\n"},
+			modified:   []string{},
+			seeds:      []string{"seed.parcelflow.test_customers"},
+			downstream: []string{"model.parcelflow.dim_customers", "model.parcelflow.fct_daily_revenue", "model.parcelflow.fct_orders.v1", "model.parcelflow.fct_orders.v2", "model.parcelflow.stg_orders"},
+			exposures:  []string{"exposure.parcelflow.finance_revenue_report", "exposure.parcelflow.ops_orders_dashboard"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,6 +160,12 @@ func TestImpactInDependencyOrder(t *testing.T) {
 			}
 			if !reflect.DeepEqual(d.Impact.Exposures, tc.exposures) {
 				t.Errorf("exposures = %v, want %v", d.Impact.Exposures, tc.exposures)
+			}
+			if tc.seeds == nil {
+				tc.seeds = []string{}
+			}
+			if !reflect.DeepEqual(d.Impact.Seeds, tc.seeds) {
+				t.Errorf("seeds = %v, want %v", d.Impact.Seeds, tc.seeds)
 			}
 			pos := map[string]int{}
 			for i, id := range d.Impact.Order {

@@ -39,7 +39,10 @@ type Impact struct {
 	Order   []string     `json:"order"`
 	Changes []NodeChange `json:"changes"`
 	// Sources holds the IDs of changed sources.
-	Sources   []string    `json:"sources"`
+	Sources []string `json:"sources"`
+	// Seeds holds the IDs of new, changed or removed seeds and snapshots:
+	// the models that ref them are downstream, as with dbt's state:modified+.
+	Seeds     []string    `json:"seeds"`
 	Exposures []string    `json:"exposures"`
 	DAGs      []DAGImpact `json:"dags"`
 }
@@ -264,7 +267,7 @@ func sameConfig(a, b *project.Model) bool {
 // Diff compares base and head like dbt's state:modified+: new, removed and
 // modified models, changed sources, and everything downstream of them.
 func Diff(base, head *project.Project) Impact {
-	imp := Impact{Modified: []string{}, Downstream: []string{}, Order: []string{}, Changes: []NodeChange{}, Sources: []string{}, Exposures: []string{}, DAGs: []DAGImpact{}}
+	imp := Impact{Modified: []string{}, Downstream: []string{}, Order: []string{}, Changes: []NodeChange{}, Sources: []string{}, Seeds: []string{}, Exposures: []string{}, DAGs: []DAGImpact{}}
 	changedMacros := map[string]bool{}
 	for id, m := range head.Macros {
 		if b, ok := base.Macros[id]; !ok || b.Checksum != m.Checksum {
@@ -323,6 +326,17 @@ func Diff(base, head *project.Project) Impact {
 	}
 	sort.Strings(changedSources)
 	imp.Sources = append(imp.Sources, changedSources...)
+	for id, h := range head.Seeds {
+		if b, ok := base.Seeds[id]; !ok || b.Checksum != h.Checksum {
+			imp.Seeds = append(imp.Seeds, id)
+		}
+	}
+	for id := range base.Seeds {
+		if _, ok := head.Seeds[id]; !ok {
+			imp.Seeds = append(imp.Seeds, id)
+		}
+	}
+	sort.Strings(imp.Seeds)
 
 	hg := NewGraph(head)
 	direct := map[string]bool{}
@@ -335,7 +349,7 @@ func Diff(base, head *project.Project) Impact {
 		}
 	}
 	sort.Strings(imp.Modified)
-	down := hg.Descendants(append(roots, changedSources...)...)
+	down := hg.Descendants(append(append(roots, changedSources...), imp.Seeds...)...)
 	// Children of removed models that still exist in head are downstream too:
 	// they now point at nothing.
 	var bg *Graph // base's graph is needed only when a model was removed

@@ -158,7 +158,13 @@ func (ps *Parser) Parse(tree Tree, dir string) (*Project, error) {
 			if strings.HasSuffix(f, ".csv") {
 				name := strings.TrimSuffix(path.Base(rel), ".csv")
 				id := "seed." + p.Name + "." + name
-				p.Seeds[id] = &Model{UniqueID: id, Name: name, Path: f, Config: Config{Materialized: "seed", Enabled: true}}
+				// The checksum is what makes a seed modified, as for dbt's state:modified.
+				data, err := tree.ReadFile(f)
+				if err != nil {
+					return nil, fmt.Errorf("reading %s: %w", f, err)
+				}
+				sum := sha256.Sum256(data)
+				p.Seeds[id] = &Model{UniqueID: id, Name: name, Path: f, Checksum: hex.EncodeToString(sum[:]), Config: Config{Materialized: "seed", Enabled: true}}
 			} else if isYAML {
 				data, _ := tree.ReadFile(f)
 				propFiles = append(propFiles, ps.parseProps(f, data))
