@@ -376,7 +376,9 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 			return "invalid syntax (type parameter lists like [T] need Python 3.12)", n, false
 		}
 	case "type_alias_statement":
-		if py < 12 {
+		// tree-sitter also reads `type(obj).attr = v` as a type alias; only
+		// a plain name (or a generic one, `X[T]`) makes it one for CPython.
+		if py < 12 && isTypeAliasName(t, t.field(n, "left")) {
 			return "invalid syntax (the type statement needs Python 3.12)", n, false
 		}
 	case "list_comprehension", "set_comprehension", "generator_expression":
@@ -575,6 +577,20 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 		}
 	}
 	return "", n, false
+}
+
+// isTypeAliasName reports whether the left side of tree-sitter's
+// type_alias_statement is a name, which makes it a PEP 695 `type` statement
+// rather than an assignment to an expression that starts with type(…).
+func isTypeAliasName(t *ptree, left int32) bool {
+	if left < 0 {
+		return false
+	}
+	k := firstNamed(t, left)
+	if t.kind(k) == "generic_type" {
+		k = firstNamed(t, k)
+	}
+	return t.kind(k) == "identifier" && t.nodes[k].start == t.nodes[left].start
 }
 
 // isKeyword reports whether a name is one of Python 3's hard keywords
@@ -1302,8 +1318,11 @@ func inLoop(t *ptree, n int32) bool {
 	for p := t.nodes[n].parent; p >= 0; child, p = p, t.nodes[p].parent {
 		switch t.nodes[p].kind {
 		case "for_statement", "while_statement":
-			// Only the loop body counts; an else clause is outside the loop.
-			return t.nodes[child].field == "body"
+			// Only the loop body counts; an else clause (or the loop's
+			// header) is outside this loop, though maybe inside another.
+			if t.nodes[child].field == "body" {
+				return true
+			}
 		case "function_definition", "class_definition", "lambda":
 			return false
 		}
