@@ -158,12 +158,11 @@ func (d *indenter) line(t *ptree, n int32) string {
 // on its physical line, which does not continue the one before it.
 func startsLogicalLine(t *ptree, n int32) bool {
 	x := &t.nodes[n]
+	if x.kind == "comment" {
+		return false // a comment's indentation means nothing to the tokenizer
+	}
 	switch t.nodes[x.parent].kind {
-	case "module", "block":
-		if x.kind == "comment" {
-			return false
-		}
-	case "decorated_definition":
+	case "module", "block", "decorated_definition":
 	default:
 		switch x.kind {
 		case "else_clause", "elif_clause", "except_clause", "except_group_clause", "finally_clause":
@@ -387,6 +386,14 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 		}
 	case "match_statement":
 		return unreachableCase(t, n)
+	case "decorated_definition":
+		// tree-sitter lets the def under a decorator sit deeper; the
+		// tokenizer sees an indent no block opened.
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			if cn := &t.nodes[c]; cn.named && cn.col > x.col && startsLogicalLine(t, c) {
+				return "unexpected indent", c, false
+			}
+		}
 	case "print_statement":
 		return "Missing parentheses in call to 'print'", n, false
 	case "exec_statement":

@@ -278,6 +278,8 @@ func TestSyntaxErrors(t *testing.T) {
 		{"indent error before a later parse error", "if x:\n    y = 1\n  z = 2\nw = (\n", "3.11", "3:3 unindent does not match"},
 		{"parse error before an indent error", "w = )\nif x:\n    y = 1\n  z = 2\n", "3.11", "1:"},
 		{"indent error before a late error", "return 1\nif x:\n    y = 1\n  z = 2\n", "3.11", "4:3 unindent does not match"},
+		{"def deeper than its decorator", "class A:\n  @dec\n    def f(): pass\n", "3.11", "3:5 unexpected indent"},
+		{"decorators and comments", "@dec\n  # c\n@dec2\ndef f(): pass\nclass A:\n    @dec\n      # c\n    def f(self): pass\n", "3.11", ""},
 		{"irregular but fine", "x = 1 + \\\n  2\nif x:\n    y = \"\"\"\n  a\n\"\"\"\n  # c\n    z = [\n 1]\nelif w:\n  pass\nelse:\n      pass\nif x: \\\n  y = 1\n\f\nz = 2\n", "3.11", ""},
 		{"tabs consistently", "if x:\n\tif y:\n\t        pass\n\telse:\n\t\tpass\n", "3.11", ""},
 		// A parse error anywhere wins over a symbol-table error before it,

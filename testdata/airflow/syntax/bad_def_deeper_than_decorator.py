@@ -1,0 +1,8 @@
+from airflow.decorators import task
+
+
+class Loaders:
+    @staticmethod
+    @task
+        def extract(ds=None):
+            return ds
