@@ -36,6 +36,7 @@ const (
 	RuleLiveMissing  = "CONTRACT-LIVE-MISSING"
 	RuleLiveDrift    = "CONTRACT-LIVE-DRIFT"
 	RuleLiveNullable = "CONTRACT-LIVE-NULLABLE"
+	RuleQuality      = "CONTRACT-QUALITY"
 )
 
 // Check is the conveyor/contracts check.
@@ -130,6 +131,8 @@ type LiveResult struct {
 	// Status is match, drift or missing.
 	Status string   `json:"status"`
 	Drift  []string `json:"drift,omitempty"`
+	// Quality holds the contract's quality rules measured on the table.
+	Quality []QualityResult `json:"quality,omitempty"`
 }
 
 // binding is what a schema object describes: a model or a source, with columns.
@@ -521,6 +524,9 @@ func live(ctx context.Context, env envInspector, ct *odcs.Contract, o odcs.Objec
 		lr.Drift = append(lr.Drift, msg)
 		fs = append(fs, Finding{Rule: rule, Path: ct.Path, Line: p.Line, Contract: ct.ID, Env: env.name, Message: msg})
 	}
+	qr, qfs := measureQuality(ctx, env, ct, o, rel)
+	lr.Quality = qr
+	fs = append(fs, qfs...)
 	return lr, fs, nil
 }
 
@@ -562,7 +568,8 @@ func annotate(rs config.RuleSettings, fs []Finding) []checks.Annotation {
 		}
 		title := map[string]string{RuleInvalid: "Invalid data contract", RuleUnbound: "Contract describes nothing known", RuleMissing: "Contracted column missing from the model",
 			RuleType: "Contract and model disagree on a type", RuleNullable: "Required column not guaranteed", RuleBreaking: "Contract change breaks consumers",
-			RuleLiveMissing: "Contracted table missing", RuleLiveDrift: "Live table drifted from the contract", RuleLiveNullable: "Live column nullable"}[f.Rule]
+			RuleLiveMissing: "Contracted table missing", RuleLiveDrift: "Live table drifted from the contract", RuleLiveNullable: "Live column nullable",
+			RuleQuality: "Contract quality rule failed"}[f.Rule]
 		if f.Env != "" {
 			title += " (" + f.Env + ")"
 		}
@@ -622,7 +629,20 @@ func summarize(d Details, res checks.Result) (string, string) {
 	} else {
 		b.WriteString("\n**Live tables**\n\n")
 		for _, l := range d.Live {
-			fmt.Fprintf(&b, "- %s `%s` (%s): %s\n", l.Env, l.Relation, l.Object, l.Status)
+			passed, failed := 0, 0
+			for _, q := range l.Quality {
+				switch q.Status {
+				case "pass":
+					passed++
+				case "fail", "error":
+					failed++
+				}
+			}
+			quality := ""
+			if len(l.Quality) > 0 {
+				quality = fmt.Sprintf("; quality rules: %d passed, %d failed", passed, failed)
+			}
+			fmt.Fprintf(&b, "- %s `%s` (%s): %s%s\n", l.Env, l.Relation, l.Object, l.Status, quality)
 		}
 	}
 	if len(res.Approvals) > 0 {

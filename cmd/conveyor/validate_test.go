@@ -468,6 +468,7 @@ func TestValidateComparesContractsWithLiveTables(t *testing.T) {
 	const ddl = `CREATE TABLE marts.fct_orders (order_id VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, order_status VARCHAR NOT NULL,
   ordered_at TIMESTAMP NOT NULL, order_total DECIMAL(18,2), item_count INTEGER, last_scan_status VARCHAR)`
 	const revenue = `CREATE TABLE marts.fct_daily_revenue (revenue_date DATE NOT NULL, orders INTEGER, revenue DECIMAL(18,2))`
+	const rows = `INSERT INTO marts.fct_orders VALUES ('o1', 'c1', 'paid', TIMESTAMP '2026-01-01 10:00:00', 12.50, 1, NULL); INSERT INTO marts.fct_daily_revenue VALUES (DATE '2026-01-01', 1, 12.50)`
 	tests := []struct {
 		name     string
 		stmts    []string
@@ -475,8 +476,9 @@ func TestValidateComparesContractsWithLiveTables(t *testing.T) {
 		status   string
 		contains string
 	}{
-		{"in agreement", []string{"CREATE SCHEMA marts", ddl, revenue}, exitOK, "match", ""},
-		{"a contracted column dropped", []string{"CREATE SCHEMA marts", ddl, revenue, "ALTER TABLE marts.fct_orders DROP COLUMN order_total"}, exitFailed, "drift", "order_total is missing"},
+		{"in agreement", []string{"CREATE SCHEMA marts", ddl, revenue, rows}, exitOK, "match", ""},
+		{"a contracted column dropped", []string{"CREATE SCHEMA marts", ddl, revenue, rows, "ALTER TABLE marts.fct_orders DROP COLUMN order_total"}, exitFailed, "drift", "order_total is missing"},
+		{"a row breaks a quality rule", []string{"CREATE SCHEMA marts", ddl, revenue, rows, "INSERT INTO marts.fct_orders VALUES ('o2', 'c1', 'lost', TIMESTAMP '2026-01-01 11:00:00', 3.00, 1, NULL)"}, exitFailed, "match", "invalidValues on order_status"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

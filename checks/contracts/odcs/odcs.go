@@ -75,10 +75,24 @@ type Property struct {
 
 // Quality is one quality rule, as declared.
 type Quality struct {
+	Name string `json:"name,omitempty"`
 	Type string `json:"type,omitempty"`
-	Rule string `json:"rule,omitempty"`
-	Line int    `json:"line"`
+	// Rule is v3.0's name for a library metric; Metric is v3.1's.
+	Rule   string `json:"rule,omitempty"`
+	Metric string `json:"metric,omitempty"`
+	// ValidValues lists what invalidValues (v3.0's validValues) allows.
+	ValidValues []string `json:"valid_values,omitempty"`
+	// Query is a sql rule's query, returning one number.
+	Query string `json:"query,omitempty"`
+	// Ops are the comparisons the value must pass: mustBe, mustNotBe,
+	// mustBeGreaterThan, mustBeGreaterOrEqualTo, mustBeLessThan,
+	// mustBeLessOrEqualTo, and mustBeBetween / mustNotBeBetween (two numbers).
+	Ops  map[string][]float64 `json:"ops,omitempty"`
+	Line int                  `json:"line"`
 }
+
+// qualityOps are the comparison keys of a quality rule.
+var qualityOps = []string{"mustBe", "mustNotBe", "mustBeGreaterThan", "mustBeGreaterOrEqualTo", "mustBeLessThan", "mustBeLessOrEqualTo", "mustBeBetween", "mustNotBeBetween"}
 
 // SLA is one service-level property (freshness, latency, retention …).
 type SLA struct {
@@ -298,9 +312,68 @@ func Parse(path string, data []byte) (*Contract, []Problem) {
 func quality(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []Quality {
 	var out []Quality
 	for _, q := range yamlnode.Mappings(n, "quality", bad) {
-		out = append(out, Quality{Type: yamlnode.Scalar(yamlnode.Get(q, "type")), Rule: yamlnode.Scalar(yamlnode.Get(q, "rule")), Line: q.Line})
+		qr := Quality{Name: yamlnode.Scalar(yamlnode.Get(q, "name")), Type: yamlnode.Scalar(yamlnode.Get(q, "type")),
+			Rule: yamlnode.Scalar(yamlnode.Get(q, "rule")), Metric: yamlnode.Scalar(yamlnode.Get(q, "metric")),
+			Query: yamlnode.Scalar(yamlnode.Get(q, "query")), Line: q.Line}
+		vv := yamlnode.Get(q, "validValues")
+		if args := yamlnode.Get(q, "arguments"); vv == nil && args != nil {
+			vv = yamlnode.Get(args, "validValues")
+		}
+		if vv != nil {
+			if vv.Kind != yaml.SequenceNode {
+				bad(vv, "validValues must be a list")
+			}
+			for _, v := range vv.Content {
+				qr.ValidValues = append(qr.ValidValues, v.Value)
+			}
+		}
+		for _, op := range qualityOps {
+			v := yamlnode.Get(q, op)
+			if v == nil {
+				continue
+			}
+			nums, ok := numbers(v)
+			want := 1
+			if strings.HasSuffix(op, "Between") {
+				want = 2
+			}
+			if !ok || len(nums) != want {
+				bad(v, "%s must be %s", op, map[int]string{1: "a number", 2: "a list of two numbers"}[want])
+				continue
+			}
+			if qr.Ops == nil {
+				qr.Ops = map[string][]float64{}
+			}
+			qr.Ops[op] = nums
+		}
+		if qr.Type == "sql" && strings.TrimSpace(qr.Query) == "" {
+			bad(q, "a sql quality rule needs a query")
+		}
+		out = append(out, qr)
 	}
 	return out
+}
+
+// numbers reads a number, or a list of numbers, from n.
+func numbers(n *yaml.Node) ([]float64, bool) {
+	var items []*yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		items = []*yaml.Node{n}
+	case yaml.SequenceNode:
+		items = n.Content
+	default:
+		return nil, false
+	}
+	var out []float64
+	for _, it := range items {
+		f, err := strconv.ParseFloat(it.Value, 64)
+		if it.Kind != yaml.ScalarNode || err != nil {
+			return nil, false
+		}
+		out = append(out, f)
+	}
+	return out, true
 }
 
 func boolean(n *yaml.Node, key string, bad func(*yaml.Node, string, ...any)) bool {

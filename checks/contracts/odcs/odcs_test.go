@@ -1,6 +1,7 @@
 package odcs
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -50,4 +51,53 @@ func FuzzParseContract(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestQualityRules(t *testing.T) {
+	const doc = `apiVersion: v3.1.0
+kind: DataContract
+id: urn:datacontract:test
+version: 1.0.0
+status: active
+schema:
+  - name: orders
+    properties:
+      - name: status
+        logicalType: string
+        quality:
+          - metric: invalidValues
+            arguments:
+              validValues: [open, closed]
+            mustBeLessOrEqualTo: 2
+    quality:
+      - type: sql
+        query: SELECT count(*) FROM ${object} WHERE amount < 0
+        mustBe: 0
+      - metric: rowCount
+        mustBeBetween: [10, 1000]
+      - metric: rowCount
+        mustBeGreaterThan: many
+      - type: sql
+        mustBe: 0
+`
+	c, probs := Parse("contracts/test.yaml", []byte(doc))
+	var got []string
+	for _, p := range probs {
+		got = append(got, fmt.Sprintf("%d %s", p.Line, p.Msg))
+	}
+	want := []string{"23 mustBeGreaterThan must be a number", "24 a sql quality rule needs a query"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("problems = %v, want %v", got, want)
+	}
+	prop := c.Schema[0].Properties[0].Quality[0]
+	if prop.Metric != "invalidValues" || strings.Join(prop.ValidValues, ",") != "open,closed" || prop.Ops["mustBeLessOrEqualTo"][0] != 2 || prop.Line != 12 {
+		t.Errorf("property rule = %+v", prop)
+	}
+	obj := c.Schema[0].Quality
+	if obj[0].Type != "sql" || !strings.Contains(obj[0].Query, "${object}") || obj[0].Ops["mustBe"][0] != 0 {
+		t.Errorf("sql rule = %+v", obj[0])
+	}
+	if b := obj[1].Ops["mustBeBetween"]; len(b) != 2 || b[0] != 10 || b[1] != 1000 {
+		t.Errorf("between = %v", b)
+	}
 }

@@ -5,6 +5,7 @@ package duckdb_test
 // smoke tests) run against real rows here.
 
 import (
+	"fmt"
 	"context"
 	"path/filepath"
 	"strings"
@@ -129,6 +130,75 @@ func sampleInput(t *testing.T) *checks.Input {
 	return checks.NewInput(tr, tr)
 }
 
+const (
+	ordersRow  = "INSERT INTO marts.fct_orders VALUES ('o1', 'c1', 'paid', TIMESTAMP '2026-01-01 10:00:00', 12.50, 1, NULL)"
+	revenueRow = "INSERT INTO marts.fct_daily_revenue VALUES (DATE '2026-01-01', 1, 12.50)"
+)
+
+// TestContractQuality measures the sample contract's quality rules on real
+// rows: the declared ones (validValues on order_status, rowCount) and the
+// ones its properties imply (required: no nulls; unique: no duplicates).
+func TestContractQuality(t *testing.T) {
+	tests := []struct {
+		name string
+		rows []string
+		// want is the failing rule and where it is declared, or "" for none.
+		wantRule string
+		wantLine int
+		message  string
+	}{
+		{"rows that keep the contract", []string{ordersRow, revenueRow}, "", 0, ""},
+		{"a status the contract does not allow", []string{ordersRow, revenueRow,
+			"INSERT INTO marts.fct_orders VALUES ('o2', 'c1', 'lost', TIMESTAMP '2026-01-01 11:00:00', 3.00, 1, NULL)"},
+			"invalidValues on order_status", 45, "measured 1, but it must be 0"},
+		{"an empty table", []string{revenueRow}, "rowCount", 59, "measured 0, but it must be greater than 0"},
+		{"a duplicate revenue day", []string{ordersRow, revenueRow, revenueRow}, "unique revenue_date", 66, "measured 1, but it must be 0"},
+		{"a missing required value", []string{ordersRow, "ALTER TABLE marts.fct_daily_revenue ALTER COLUMN revenue_date DROP NOT NULL",
+			"INSERT INTO marts.fct_daily_revenue VALUES (NULL, 1, 2.00)"}, "required revenue_date", 66, "measured 1, but it must be 0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wh := open(t, append([]string{martsDDL}, tc.rows...)...)
+			res := checks.Run(context.Background(), contracts.New(contracts.WithWarehouse("dev", wh)), sampleInput(t))
+			d := res.Details.(contracts.Details)
+			var failed []contracts.QualityResult
+			measured := 0
+			for _, l := range d.Live {
+				for _, q := range l.Quality {
+					switch q.Status {
+					case "pass":
+						measured++
+					case "fail", "error":
+						measured++
+						failed = append(failed, q)
+					}
+				}
+			}
+			if measured < 8 {
+				t.Fatalf("only %d quality rules measured: %+v", measured, d.Live)
+			}
+			if tc.wantRule == "" {
+				if len(failed) > 0 || res.Conclusion != checks.Success {
+					t.Fatalf("%s, failed rules %+v, annotations %+v", res.Conclusion, failed, res.Annotations)
+				}
+				return
+			}
+			if len(failed) != 1 || failed[0].Rule != tc.wantRule || failed[0].Line != tc.wantLine || !strings.Contains(failed[0].Message, tc.message) {
+				t.Fatalf("failed rules = %+v, want %q at line %d", failed, tc.wantRule, tc.wantLine)
+			}
+			var ann []string
+			for _, a := range res.Annotations {
+				if a.Rule == contracts.RuleQuality {
+					ann = append(ann, fmt.Sprintf("%s:%d", a.Path, a.StartLine))
+				}
+			}
+			if want := fmt.Sprintf("contracts/orders.yaml:%d", tc.wantLine); len(ann) != 1 || ann[0] != want || res.Conclusion != checks.Failure {
+				t.Fatalf("%s with quality annotations %v, want a failure at %s", res.Conclusion, ann, want)
+			}
+		})
+	}
+}
+
 func TestContractLiveComparison(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -149,7 +219,9 @@ func TestContractLiveComparison(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			stmts := []string{martsDDL}
+			// Rows that meet the contract's quality rules: only the
+			// schema is under test here (TestContractQuality measures rows).
+			stmts := []string{martsDDL, ordersRow, revenueRow}
 			if tc.drift != "" {
 				stmts = append(stmts, tc.drift)
 			}
