@@ -5,8 +5,8 @@ package duckdb_test
 // smoke tests) run against real rows here.
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
