@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/parcelflow/conveyor/checks/contracts"
+	"github.com/parcelflow/conveyor/checks/contracts/odcs"
 	"github.com/parcelflow/conveyor/checks/dbt"
 	"github.com/parcelflow/conveyor/checks/dbt/project"
 	"github.com/parcelflow/conveyor/config"
@@ -116,4 +118,57 @@ func (r *runner) changedModels(p *project.Project) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// contractSmoke measures, on the environment's warehouse, the data
+// contracts the release changed: each dataset's table against its schema
+// (a deploy that drifts a contracted table breaks its readers) and its
+// quality rules. A dataset whose table the environment does not have yet is
+// skipped, saying so, as for the dbt tests.
+func (r *runner) contractSmoke(ctx context.Context) ([]SmokeResult, error) {
+	var out []SmokeResult
+	tree := releaseTree{ctx: ctx, e: r.e, rel: r.rel}
+	for _, comp := range r.e.opts.Config.ComponentsOfKind(config.KindContracts) {
+		for _, f := range r.rel.FilesOf(comp.Name) {
+			if prev := r.prevFile(f.Path); prev != nil && prev.SHA256 == f.SHA256 {
+				continue
+			}
+			data, err := tree.ReadFile(f.Path)
+			if err != nil {
+				return nil, err
+			}
+			c, probs := odcs.Parse(f.Path, data)
+			if c == nil || len(probs) > 0 {
+				continue // the contracts check reports an invalid contract
+			}
+			live, findings, err := contracts.Measure(ctx, r.d.Env, r.t.Warehouse, c, nil)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range live {
+				if l.Status == "missing" {
+					out = append(out, SmokeResult{Name: "contract " + l.Object, Passed: true, Skipped: true, Output: l.Relation + " is not in " + r.d.Env + " yet"})
+					continue
+				}
+				for _, q := range l.Quality {
+					res := SmokeResult{Name: "contract " + l.Object + ": " + q.Rule, Passed: q.Status == "pass" || q.Status == "skipped", Skipped: q.Status == "skipped", Output: q.Message}
+					out = append(out, res)
+				}
+			}
+			for _, fd := range findings {
+				if fd.Rule == contracts.RuleLiveDrift || fd.Rule == contracts.RuleLiveNullable {
+					out = append(out, SmokeResult{Name: "contract " + c.Name + " schema", Passed: fd.Rule == contracts.RuleLiveNullable, Output: fd.Message})
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// prevFile is path in the release the environment ran before, if any.
+func (r *runner) prevFile(path string) *release.File {
+	if r.prev == nil {
+		return nil
+	}
+	return r.prev.File(path)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy/release"
 )
 
@@ -57,6 +58,107 @@ models:
 				tree[k] = []byte(c)
 			}
 			rel, err := release.Build(tree, h.cfg, release.Meta{SHA: h.repo.Commit("main", files, "tests", "alice"), PR: 2, Risk: "low"}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := release.Publish(ctx, h.arts, rel, tree); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Register(ctx, rel); err != nil {
+				t.Fatal(err)
+			}
+			d, _ := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: "prod", Actor: "carol"})
+			if d == nil || d.State != tc.wantState {
+				t.Fatalf("deployment = %+v, want %s", d, tc.wantState)
+			}
+			var got []string
+			for _, s := range d.Details.Smoke {
+				state := "pass"
+				switch {
+				case s.Skipped:
+					state = "skipped"
+				case !s.Passed:
+					state = "fail"
+				}
+				line := s.Name + ": " + state
+				if s.Output != "" {
+					line += " (" + s.Output + ")"
+				}
+				got = append(got, line)
+			}
+			all := strings.Join(got, "\n")
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("smoke results lack %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
+
+// TestContractsAreSmokeTests deploys a data contract with the release: after
+// the apply, its datasets are compared with their tables and its quality
+// rules measured; a broken rule fails the deployment (and rolls it back),
+// and a dataset the environment has no table for is skipped.
+func TestContractsAreSmokeTests(t *testing.T) {
+	const contract = `apiVersion: v3.0.0
+kind: DataContract
+id: urn:datacontract:test:orders
+name: orders
+version: 1.0.0
+status: active
+team: {name: data-eng}
+schema:
+  - name: orders
+    physicalName: marts.orders
+    properties:
+      - name: id
+        logicalType: integer
+        required: true
+        unique: true
+      - name: amount
+        logicalType: integer
+    quality:
+      - metric: rowCount
+        mustBeGreaterThan: 0
+  - name: refunds
+    physicalName: marts.refunds
+    properties:
+      - name: id
+        logicalType: integer
+`
+	tests := []struct {
+		name      string
+		orders    string
+		wantState string
+		want      []string
+	}{
+		{"the contract holds", `SELECT * FROM (VALUES (1, 10), (2, 20)) t(id, amount)`, StateSucceeded,
+			[]string{"contract orders: unique id: pass", "contract orders: rowCount: pass", "contract refunds: skipped (marts.refunds is not in prod yet)"}},
+		{"a duplicate id fails the deploy", `SELECT * FROM (VALUES (1, 10), (1, 20)) t(id, amount)`, StateRolledBack,
+			[]string{"contract orders: unique id: fail (measured 1, but it must be 0)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t, 1)
+			yml := strings.Replace(testRepoConfig, "environments:", "  - name: contracts\n    kind: contracts\n    owner: data-eng\n    paths: [\"contracts/**\"]\nenvironments:", 1)
+			var err error
+			if h.cfg, err = config.ParseRepo(".conveyor.yml", []byte(yml)); err != nil {
+				t.Fatal(err)
+			}
+			e := h.engine("a", time.Minute)
+			first := h.build(e, version{gen: 1}, "low", 1)
+			if d, err := e.Deploy(ctx, Request{ReleaseID: first.ID, Env: "prod", Actor: "carol"}); err != nil || d.State != StateSucceeded {
+				t.Fatalf("first deploy: %v %+v", err, d)
+			}
+			files := h.tree(version{gen: 2, orders: tc.orders})
+			files["contracts/orders.yaml"] = contract
+			tree := mapTree{}
+			for k, c := range files {
+				tree[k] = []byte(c)
+			}
+			rel, err := release.Build(tree, h.cfg, release.Meta{SHA: h.repo.Commit("main", files, "contract", "alice"), PR: 1, Risk: "low"}, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}

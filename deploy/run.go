@@ -602,6 +602,11 @@ func (r *runner) smoke(ctx context.Context) (string, bool, error) {
 		if err != nil {
 			return "", false, err
 		}
+		ctests, err := r.contractSmoke(ctx)
+		if err != nil {
+			return "", false, err
+		}
+		tests = append(tests, ctests...)
 		for _, res := range tests {
 			if !res.Passed {
 				failed = append(failed, res.Name)

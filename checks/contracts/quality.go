@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/parcelflow/conveyor/checks/contracts/odcs"
+	"github.com/parcelflow/conveyor/checks/dbt/project"
 	"github.com/parcelflow/conveyor/deploy/warehouse"
 )
 
@@ -294,3 +295,21 @@ func sortedOps(ops map[string][]float64) []string {
 }
 
 func formatNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// Measure compares each dataset of contract c with its live table in the
+// environment env and measures its quality rules there: the contract's
+// smoke test after a deploy. A dataset's table is its physicalName (else
+// its name); projects, when given, bind datasets to dbt models for the rest.
+func Measure(ctx context.Context, env string, wh warehouse.Inspector, c *odcs.Contract, projects []*project.Project) ([]LiveResult, []Finding, error) {
+	var out []LiveResult
+	var fs []Finding
+	for _, o := range c.Schema {
+		lr, f, err := live(ctx, envInspector{name: env, wh: wh}, c, o, projects)
+		if err != nil {
+			return out, fs, err
+		}
+		out = append(out, lr)
+		fs = append(fs, f...)
+	}
+	return out, fs, nil
+}
