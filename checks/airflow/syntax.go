@@ -61,6 +61,11 @@ func syntaxError(file string, t *ptree, py int) (Finding, bool) {
 		}
 		switch {
 		case x.kind == "ERROR":
+			if s := enclosingFString(t, n); s >= 0 {
+				// CPython 3.11 parses a replacement field when it decodes
+				// the literal, so its errors come where decoding ones do.
+				return mk(decodeErrorAt(t, s, n), "f-string: invalid syntax near "+quoteSnippet(t.text(n)))
+			}
 			return mk(n, "invalid syntax near "+quoteSnippet(t.text(n)))
 		case x.miss:
 			return mk(n, fmt.Sprintf("expected %q", x.kind))
@@ -538,7 +543,11 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 			return msg, n, false
 		}
 	case "string":
-		return stringError(t, n, py)
+		msg, at, late := stringError(t, n, py)
+		if msg != "" && !strings.HasPrefix(msg, "bytes can only") && !strings.HasPrefix(msg, "invalid syntax") {
+			at = decodeErrorAt(t, n, at)
+		}
+		return msg, at, late
 	case "concatenated_string":
 		firstBytes, seen := false, false
 		for c := x.first; c >= 0; c = t.nodes[c].next {
@@ -546,9 +555,12 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 				continue
 			}
 			prefix, _ := stringDelims(t, c)
+			if !validPrefix(prefix) {
+				return "", n, false // the literal's own check reports the prefix
+			}
 			b := strings.ContainsAny(prefix, "bB")
 			if seen && b != firstBytes {
-				return "cannot mix bytes and nonbytes literals", c, false
+				return "cannot mix bytes and nonbytes literals", decodeErrorAt(t, n, c), false
 			}
 			firstBytes, seen = b, true
 		}
@@ -705,6 +717,82 @@ func irrefutable(t *ptree, p int32, hide bool) (string, int32) {
 		}
 	}
 	return "", p
+}
+
+// inBrackets reports whether node n is inside (), [] or {} in its statement,
+// where CPython's tokenizer ignores line ends.
+func inBrackets(t *ptree, n int32) bool {
+	for p := t.nodes[n].parent; p >= 0; p = t.nodes[p].parent {
+		switch t.nodes[p].kind {
+		case "argument_list", "parenthesized_expression", "tuple", "list", "set", "dictionary", "subscript",
+			"list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression", "parameters":
+			return true
+		case "block", "module", "lambda":
+			return false
+		}
+	}
+	return false
+}
+
+// enclosingFString returns the string literal whose replacement field
+// holds node n, or -1.
+func enclosingFString(t *ptree, n int32) int32 {
+	field := false
+	for p := t.nodes[n].parent; p >= 0; p = t.nodes[p].parent {
+		switch t.nodes[p].kind {
+		case "interpolation":
+			field = true
+		case "string":
+			if field {
+				return p
+			}
+		case "block", "module":
+			return -1
+		}
+	}
+	return -1
+}
+
+// decodeErrorAt is where CPython 3.11 reports an error in decoding string
+// literal s (a bad escape, f-string field or conversion): it decodes the
+// whole run of adjacent literals once the parser has read the token after
+// them, and reports that token's line. The culprit itself is kept when it is
+// on that line, for its column.
+func decodeErrorAt(t *ptree, s, culprit int32) int32 {
+	cur := s
+	if p := t.nodes[s].parent; p >= 0 && t.nodes[p].kind == "concatenated_string" {
+		cur = p
+	}
+	last := cur
+	for last >= 0 && t.nodes[last].first >= 0 {
+		c := t.nodes[last].first
+		for t.nodes[c].next >= 0 {
+			c = t.nodes[c].next
+		}
+		last = c
+	}
+	at := last // the newline that ends the statement, on the literal's last line
+	for cur >= 0 {
+		if p := t.nodes[cur].parent; p < 0 || t.nodes[p].kind == "module" || t.nodes[p].kind == "block" {
+			break // a statement: what follows it is the next line's
+		}
+		next := t.nodes[cur].next
+		for next >= 0 && t.nodes[next].kind == "comment" {
+			next = t.nodes[next].next
+		}
+		if next >= 0 {
+			for t.nodes[next].first >= 0 {
+				next = t.nodes[next].first
+			}
+			at = next
+			break
+		}
+		cur = t.nodes[cur].parent
+	}
+	if at < 0 || t.nodes[at].line == t.nodes[culprit].line {
+		return culprit
+	}
+	return at
 }
 
 // unparen strips the parentheses around a single expression: tree-sitter
@@ -941,6 +1029,15 @@ func stringDelims(t *ptree, n int32) (prefix, quote string) {
 	return s[:j], s[j:]
 }
 
+// validPrefix reports whether Python 3 knows a string prefix.
+func validPrefix(prefix string) bool {
+	switch strings.ToLower(prefix) {
+	case "", "r", "u", "b", "f", "br", "rb", "fr", "rf":
+		return true
+	}
+	return false
+}
+
 // stringError checks one string literal: bytes must be ASCII, \N{…} must
 // name a character, and before Python 3.12 an f-string's replacement fields
 // can hold neither a backslash nor the f-string's own quote.
@@ -949,11 +1046,17 @@ func stringError(t *ptree, n int32, py int) (string, int32, bool) {
 	if prefix == "" && quote == "" {
 		return "", n, false
 	}
-	switch strings.ToLower(prefix) {
-	case "", "r", "u", "b", "f", "br", "rb", "fr", "rf":
-	default:
+	if !validPrefix(prefix) {
 		// tree-sitter takes any run of prefix letters; `ur''` is Python 2.
-		return "invalid syntax (string prefix " + prefix + " is not Python 3)", n, false
+		// CPython reads the prefix as a name, which ends the expression
+		// before it: inside brackets it blames that expression ("Perhaps
+		// you forgot a comma?"), so the error is where the run of adjacent
+		// literals starts.
+		at := n
+		if p := t.nodes[n].parent; p >= 0 && t.nodes[p].kind == "concatenated_string" && t.nodes[p].first != n && inBrackets(t, p) {
+			at = t.nodes[p].first
+		}
+		return "invalid syntax (string prefix " + prefix + " is not Python 3)", at, false
 	}
 	raw := strings.ContainsAny(prefix, "rR")
 	bytesLit := strings.ContainsAny(prefix, "bB")
