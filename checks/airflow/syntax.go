@@ -391,6 +391,18 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 		}
 	case "match_statement":
 		return unreachableCase(t, n)
+	case "as_pattern":
+		// `case p as x as y`: CPython's grammar takes `as` only after an
+		// or-pattern, so a second one needs parentheses around the first.
+		if t.kind(x.parent) == "case_pattern" {
+			if inner := firstNamed(t, n); t.kind(inner) == "case_pattern" && t.kind(firstNamed(t, inner)) == "as_pattern" {
+				for c := x.first; c >= 0; c = t.nodes[c].next {
+					if t.nodes[c].kind == "as" {
+						return "invalid syntax (a second 'as' in a pattern needs parentheses around the first)", c, false
+					}
+				}
+			}
+		}
 	case "decorated_definition":
 		// tree-sitter lets the def under a decorator sit deeper; the
 		// tokenizer sees an indent no block opened.
@@ -656,6 +668,25 @@ func unreachableCase(t *ptree, n int32) (string, int32, bool) {
 				guard = true
 			}
 		}
+		// An or-pattern anywhere in the case may not have an irrefutable
+		// alternative before its last: that alternative hides the rest.
+		for _, p := range pats {
+			if p < 0 {
+				continue
+			}
+			if msg, at := hiddenAlternative(t, p); msg != "" {
+				return msg, at, true
+			}
+		}
+		var names []string
+		for _, p := range pats {
+			if p < 0 {
+				continue
+			}
+			if msg, at := patternNames(t, p, &names); msg != "" {
+				return msg, at, true
+			}
+		}
 		if len(pats) != 1 || pats[0] < 0 {
 			continue
 		}
@@ -664,6 +695,130 @@ func unreachableCase(t *ptree, n int32) (string, int32, bool) {
 		}
 	}
 	return "", n, false
+}
+
+// patternNames adds the names pattern p captures to names, and returns
+// CPython's complaint when p binds a name twice or an or-pattern's
+// alternatives bind different names.
+func patternNames(t *ptree, p int32, names *[]string) (string, int32) {
+	x := &t.nodes[p]
+	switch x.kind {
+	case "identifier":
+		// An `as` target or a `*rest` / `**rest` name.
+		name := t.text(p)
+		if name == "_" {
+			return "", p
+		}
+		for _, n := range *names {
+			if n == name {
+				return fmt.Sprintf("multiple assignments to name '%s' in pattern", name), p
+			}
+		}
+		*names = append(*names, name)
+		return "", p
+	case "dotted_name":
+		// One name captures; a dotted one is a value to compare with.
+		if id := firstNamed(t, p); id >= 0 && t.nodes[id].next < 0 {
+			return patternNames(t, id, names)
+		}
+		return "", p
+	case "union_pattern":
+		// tree-sitter lays the alternatives out flat (`-1` is two
+		// children), so they are split at the `|` separators.
+		var first, alt []string
+		seen := false
+		for c := x.first; ; c = t.nodes[c].next {
+			if c < 0 || t.nodes[c].kind == "|" {
+				if !seen {
+					first, seen = alt, true
+				} else if !sameNames(first, alt) {
+					return "alternative patterns bind different names", p
+				}
+				alt = nil
+				if c < 0 {
+					break
+				}
+				continue
+			}
+			if msg, at := patternNames(t, c, &alt); msg != "" {
+				return msg, at
+			}
+		}
+		for _, n := range first {
+			for _, m := range *names {
+				if n == m {
+					return fmt.Sprintf("multiple assignments to name '%s' in pattern", n), p
+				}
+			}
+			*names = append(*names, n)
+		}
+		return "", p
+	}
+	skip := int32(-1)
+	if x.kind == "class_pattern" || x.kind == "keyword_pattern" {
+		skip = firstNamed(t, p) // the class, or the keyword: not captures
+	}
+	for c := x.first; c >= 0; c = t.nodes[c].next {
+		if c == skip || !t.nodes[c].named || t.nodes[c].field == "key" {
+			continue
+		}
+		if msg, at := patternNames(t, c, names); msg != "" {
+			return msg, at
+		}
+	}
+	return "", p
+}
+
+func sameNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			found = found || x == y
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// hiddenAlternative finds, in pattern p and everything inside it, an
+// or-pattern whose alternative before the last matches everything.
+func hiddenAlternative(t *ptree, p int32) (string, int32) {
+	if t.nodes[p].kind == "union_pattern" {
+		var last int32 = -1
+		for c := t.nodes[p].first; c >= 0; c = t.nodes[c].next {
+			if k := t.nodes[c].kind; k != "|" && k != "comment" {
+				last = c
+			}
+		}
+		for c := t.nodes[p].first; c >= 0 && c != last; c = t.nodes[c].next {
+			if k := t.nodes[c].kind; k == "|" || k == "comment" {
+				continue
+			}
+			if msg, at := irrefutable(t, c, true); msg != "" {
+				return msg, at
+			}
+			if msg, at := hiddenAlternative(t, c); msg != "" {
+				return msg, at
+			}
+		}
+		if last >= 0 {
+			return hiddenAlternative(t, last)
+		}
+		return "", p
+	}
+	for c := t.nodes[p].first; c >= 0; c = t.nodes[c].next {
+		if t.nodes[c].first >= 0 {
+			if msg, at := hiddenAlternative(t, c); msg != "" {
+				return msg, at
+			}
+		}
+	}
+	return "", p
 }
 
 // irrefutable returns CPython's complaint about an irrefutable part of
