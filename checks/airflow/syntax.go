@@ -352,6 +352,19 @@ func quoteSnippet(s string) string {
 // lose to any parse error elsewhere in the file.
 func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) {
 	x := &t.nodes[n]
+	if x.line != x.eline {
+		switch x.kind {
+		case "expression_statement", "return_statement", "delete_statement", "raise_statement", "import_statement",
+			"import_from_statement", "future_import_statement", "global_statement", "nonlocal_statement", "assert_statement",
+			"type_alias_statement":
+			// tree-sitter lets a simple statement run on past a line end
+			// outside brackets (`x =`, then a value on the next line);
+			// CPython ends the statement there.
+			if at := lineJoinError(t, n); at >= 0 {
+				return "invalid syntax (the statement ends at the line end; continue it inside brackets or after a backslash)", at, false
+			}
+		}
+	}
 	switch x.kind {
 	case "identifier":
 		// tree-sitter falls back to reading a keyword as a name where the
@@ -948,6 +961,70 @@ func decodeErrorAt(t *ptree, s, culprit int32) int32 {
 		return culprit
 	}
 	return at
+}
+
+// lineJoinError finds in simple statement n a line end outside brackets
+// and not after a backslash, with the statement going on past it, and
+// returns the token CPython fails at there; -1 when there is none. Strings are single tokens to the tokenizer, so they are
+// not looked into.
+func lineJoinError(t *ptree, n int32) int32 {
+	depth := 0
+	var prev int32 = -1
+	c := t.nodes[n].first
+	for c >= 0 {
+		x := &t.nodes[c]
+		leaf := x.first < 0 || x.kind == "string"
+		if leaf && x.kind != "comment" {
+			if prev >= 0 && depth == 0 && x.line > t.nodes[prev].eline && !continued(t.src[t.nodes[prev].end:x.start]) {
+				// CPython fails at the line end when what comes before it
+				// cannot end a statement (`x =`), else at the token after.
+				switch p := &t.nodes[prev]; {
+				case p.named, p.kind == ")", p.kind == "]", p.kind == "}", p.kind == "return", p.kind == "yield", p.kind == "raise":
+					return c
+				}
+				return prev
+			}
+			switch x.kind {
+			case "(", "[", "{":
+				depth++
+			case ")", "]", "}":
+				depth--
+			}
+			prev = c
+		}
+		// Next in preorder, without leaving n's subtree.
+		if !leaf {
+			c = x.first
+			continue
+		}
+		for c >= 0 && t.nodes[c].next < 0 {
+			c = t.nodes[c].parent
+			if c == n {
+				return -1
+			}
+		}
+		if c >= 0 {
+			c = t.nodes[c].next
+		}
+	}
+	return -1
+}
+
+// continued reports whether the text between two tokens ends a line with
+// a backslash.
+func continued(gap []byte) bool {
+	for i := bytes.IndexByte(gap, '\\'); i >= 0; {
+		rest := gap[i+1:]
+		if len(rest) > 0 && (rest[0] == '\n' || rest[0] == '\r') {
+			return true
+		}
+		j := bytes.IndexByte(rest, '\\')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // unparen strips the parentheses around a single expression: tree-sitter
