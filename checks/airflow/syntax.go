@@ -593,11 +593,21 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 		// tree-sitter accepts a statement indented deeper than its siblings;
 		// CPython rejects it ("unexpected indent").
 		col, prevEnd := int32(-1), int32(-1)
+		semi := false
 		for c := x.first; c >= 0; c = t.nodes[c].next {
 			cn := &t.nodes[c]
+			if cn.kind == ";" {
+				semi = true
+			}
 			if !cn.named || cn.kind == "comment" {
 				continue
 			}
+			if cn.line == prevEnd && !semi {
+				// tree-sitter also takes two statements on one line with
+				// nothing between them (`global x p.close()`).
+				return "invalid syntax (statements on one line need a ';' between them)", c, false
+			}
+			semi = false
 			if cn.line != prevEnd {
 				if col < 0 {
 					col = cn.col
@@ -610,6 +620,21 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 				}
 			}
 			prevEnd = cn.eline
+		}
+		if x.kind == "block" && col < 0 && x.parent >= 0 {
+			// tree-sitter accepts a clause with no body (`elif y:` then
+			// `else:`); CPython wants an indented block, and fails at the
+			// token after the colon.
+			at := n
+			if x.first < 0 {
+				for next := n + 1; int(next) < len(t.nodes); next++ {
+					if t.nodes[next].kind != "comment" {
+						at = next
+						break
+					}
+				}
+			}
+			return fmt.Sprintf("expected an indented block after line %d", t.nodes[x.parent].line), at, false
 		}
 	case "expression_statement":
 		k := firstNamed(t, n)

@@ -1,0 +1,3 @@
+from airflow.models import Variable
+
+bucket = Variable.get("bucket") region = "eu"
