@@ -402,6 +402,25 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 		if b := t.field(n, "body"); t.kind(b) == "list_splat" {
 			return "iterable unpacking cannot be used in comprehension", b, false
 		}
+	case "named_expression":
+		// CPython takes an unparenthesized := only where a lone expression
+		// stands: a condition, a call's positional argument, an index, an
+		// element, a comprehension's value or a match subject.
+		switch p := x.parent; t.kind(p) {
+		case "parenthesized_expression", "argument_list", "subscript", "list", "set", "tuple", "match_statement",
+			"expression_statement", // reported there, with its own message
+			"interpolation":        // f"{a:=1}" is a with the format spec "=1", which tree-sitter misreads
+		case "if_statement", "elif_clause", "while_statement":
+			if x.field != "condition" {
+				return "invalid syntax (':=' needs parentheses here)", n, false
+			}
+		case "list_comprehension", "set_comprehension", "generator_expression":
+			if x.field != "body" {
+				return "invalid syntax (':=' needs parentheses here)", n, false
+			}
+		default:
+			return "invalid syntax (':=' needs parentheses here)", n, false
+		}
 	case "match_statement":
 		return unreachableCase(t, n)
 	case "as_pattern":

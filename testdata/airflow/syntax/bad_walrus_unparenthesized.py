@@ -1,0 +1,3 @@
+from airflow.models import Variable
+
+bucket = name := Variable.get("bucket")
