@@ -59,6 +59,14 @@ func syntaxError(file string, t *ptree, py int) (Finding, bool) {
 		if pendAt >= 0 && x.start >= t.nodes[pendAt].start {
 			return mk(pendAt, pendMsg)
 		}
+		if x.kind == "named_expression" && t.kind(x.parent) == "interpolation" {
+			// f"{a:=^10}" is a with the format spec "=^10" to CPython;
+			// tree-sitter reads a := and then stumbles on the spec.
+			for root := n; int(n)+1 < len(t.nodes) && descends(t, n+1, root); {
+				n++
+			}
+			continue
+		}
 		switch {
 		case x.kind == "ERROR":
 			if s := enclosingFString(t, n); s >= 0 {
@@ -88,6 +96,17 @@ func syntaxError(file string, t *ptree, py int) (Finding, bool) {
 		return mk(lateAt, lateMsg)
 	}
 	return Finding{}, false
+}
+
+// descends reports whether node d is inside node a's subtree; parents
+// come before their children in the flattened tree.
+func descends(t *ptree, d, a int32) bool {
+	for p := t.nodes[d].parent; p >= a; p = t.nodes[p].parent {
+		if p == a {
+			return true
+		}
+	}
+	return false
 }
 
 // indentationError returns the first indentation error CPython's tokenizer

@@ -231,6 +231,7 @@ func TestSyntaxErrors(t *testing.T) {
 		{"statements with semicolons", "x = 1; y = 2;\nif x: pass; z = 3\n", "3.11", ""},
 		{"clause without a body", "if x:\n    pass\nelif y:\n    # nothing yet\nelse:\n    pass\n", "3.11", "5:1 expected an indented block after line 3"},
 		{"def without a body", "def f():\n\nx = 1\n", "3.11", "3:1 expected an indented block after line 1"},
+		{"format spec starting with =", "t = 'x'\nb = f\"{t:=^40} {t:={t}}\"\n", "3.11", ""},
 		{"walrus as a value", "x = y := 1\n", "3.11", "1:5 invalid syntax (':=' needs parentheses here)"},
 		{"walrus as a dict key", "d = {Name:=F: 1}\n", "3.11", "1:6 invalid syntax (':='"},
 		{"walrus in a comprehension's if", "x = [y for y in a if b := y]\n", "3.11", "1:22 invalid syntax (':='"},
