@@ -1401,6 +1401,30 @@ func stringError(t *ptree, n int32, py int) (string, int32, bool) {
 				}
 			}
 		case "interpolation":
+			switch expr := t.field(c, "expression"); t.kind(expr) {
+			case "list_splat":
+				return "f-string: cannot use starred expression here", decodeErrorAt(t, n, expr), false
+			case "lambda":
+				// `{lambda: 1}` reads `lambda` then a format spec ": 1".
+				return "f-string: invalid syntax (a lambda in a replacement field needs parentheses)", decodeErrorAt(t, n, expr), false
+			}
+			if py < 12 {
+				// Before 3.12 a format spec may hold fields, but those may
+				// not hold fields of their own.
+				if spec := t.field(c, "format_specifier"); spec >= 0 {
+					for e := t.nodes[spec].first; e >= 0; e = t.nodes[e].next {
+						if t.nodes[e].kind == "format_expression" {
+							if inner := t.field(e, "format_specifier"); inner >= 0 {
+								for g := t.nodes[inner].first; g >= 0; g = t.nodes[g].next {
+									if t.nodes[g].kind == "format_expression" {
+										return "f-string: expressions nested too deeply", decodeErrorAt(t, n, g), false
+									}
+								}
+							}
+						}
+					}
+				}
+			}
 			if conv := t.field(c, "type_conversion"); conv >= 0 {
 				switch t.text(conv) {
 				case "!r", "!s", "!a":

@@ -1,0 +1,2 @@
+def banner(title, width, fill):
+    return f"{title:{fill}^{width:{fill}}}"
