@@ -104,6 +104,10 @@ type Details struct {
 	// with no way back.
 	BucketState string        `json:"bucket_state,omitempty"`
 	Smoke       []SmokeResult `json:"smoke,omitempty"`
+	// WarehouseShape is a digest of the warehouse schemas' tables and
+	// columns (names and types) once the deployment verified; a rollback
+	// checks the schemas it restored come back to the target's shape.
+	WarehouseShape string `json:"warehouse_shape,omitempty"`
 	// Streaming holds, per streaming component, its consumer group's offsets
 	// checkpointed before the component was applied.
 	Streaming map[string]*streaming.Checkpoint `json:"streaming,omitempty"`

@@ -83,3 +83,63 @@ func TestRestorePointsAreBounded(t *testing.T) {
 		t.Fatalf("the refusal does not say the restore point was dropped: %q", why)
 	}
 }
+
+// TestRollbackVerifiesTheWarehouseShape rolls prod back over a warehouse
+// change: the restored schemas have the shape the target release left, and
+// a rollback whose restore leaves another shape (here a column someone adds
+// in between) fails its verify step instead of reporting success.
+func TestRollbackVerifiesTheWarehouseShape(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, 1)
+	e := h.engine("a", time.Minute)
+	v1 := h.build(e, version{gen: 1}, "low", 1)
+	v2 := h.build(e, version{gen: 2, orders: `SELECT *, 'eur' AS currency FROM (VALUES (1, 10), (2, 20)) t(id, amount)`}, "low", 2)
+	for _, rel := range []string{v1.ID, v2.ID} {
+		if d, err := e.Deploy(ctx, Request{ReleaseID: rel, Env: "prod", Actor: "carol"}); err != nil || d.State != StateSucceeded {
+			t.Fatalf("deploy: %v %+v", err, d)
+		}
+	}
+	hist, err := e.History(ctx, "prod", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || hist[0].Details.WarehouseShape == "" || hist[0].Details.WarehouseShape == hist[1].Details.WarehouseShape {
+		t.Fatalf("v1 and v2 must record different warehouse shapes: %q, %q", hist[1].Details.WarehouseShape, hist[0].Details.WarehouseShape)
+	}
+
+	t.Run("a restore to the target's shape verifies", func(t *testing.T) {
+		h2 := newHarness(t, 1)
+		e2 := h2.engine("b", time.Minute)
+		for _, v := range []version{{gen: 1}, {gen: 2, orders: `SELECT *, 'eur' AS currency FROM (VALUES (1, 10), (2, 20)) t(id, amount)`}} {
+			rel := h2.build(e2, v, "low", v.gen)
+			if d, err := e2.Deploy(ctx, Request{ReleaseID: rel.ID, Env: "prod", Actor: "carol"}); err != nil || d.State != StateSucceeded {
+				t.Fatalf("deploy: %v %+v", err, d)
+			}
+		}
+		d, err := e2.Rollback(ctx, Request{Env: "prod", Actor: "bob", Reason: "rollback"})
+		if err != nil || d.State != StateSucceeded {
+			t.Fatalf("rollback: %v %+v", err, d)
+		}
+		verified := false
+		for _, s := range d.Details.Steps {
+			verified = verified || s.Name == StepVerify && strings.Contains(s.Message, "have the shape release")
+		}
+		if !verified {
+			t.Fatalf("the rollback's verify step does not check the warehouse: %+v", d.Details.Steps)
+		}
+	})
+
+	t.Run("a restore that leaves another shape fails", func(t *testing.T) {
+		e.afterStep = func(d *Deployment, step string) error {
+			if d.Kind == KindRollback && step == StepRestoreWarehouse {
+				return h.wh["prod"].Exec(ctx, "ALTER TABLE marts.orders ADD COLUMN audit_note VARCHAR")
+			}
+			return nil
+		}
+		defer func() { e.afterStep = nil }()
+		d, _ := e.Rollback(ctx, Request{Env: "prod", Actor: "bob", Reason: "rollback"})
+		if d == nil || d.State == StateSucceeded || !strings.Contains(d.Error, "not the shape release") {
+			t.Fatalf("rollback = %+v, want a failed verify naming the shape", d)
+		}
+	})
+}

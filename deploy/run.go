@@ -2,12 +2,15 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/parcelflow/conveyor/config"
@@ -530,9 +533,86 @@ func (r *runner) knownObjects(ctx context.Context) (map[string]airflow.Object, e
 }
 
 func (r *runner) verify(ctx context.Context) (string, bool, error) {
+	whMsg, err := r.verifyWarehouse(ctx)
+	if err != nil {
+		return "", false, err
+	}
 	if r.t.Airflow == nil || len(r.rel.ComponentsOfKind(config.KindAirflow)) == 0 {
+		if whMsg != "" {
+			return whMsg, false, nil
+		}
 		return "nothing to verify", true, nil
 	}
+	msg, skipped, err := r.verifyBucket(ctx)
+	if whMsg != "" && err == nil {
+		msg += "; " + whMsg
+	}
+	return msg, skipped, err
+}
+
+// verifyWarehouse records the shape of the environment's warehouse schemas
+// and, on a rollback that restored them, checks it is the shape the target
+// release left: the same tables with the same columns and types.
+func (r *runner) verifyWarehouse(ctx context.Context) (string, error) {
+	if r.t.Warehouse == nil || len(r.env.Warehouse.Schemas) == 0 {
+		return "", nil
+	}
+	shape, err := warehouseShape(ctx, r.t.Warehouse, r.env.Warehouse.Schemas)
+	if err != nil {
+		return "", err
+	}
+	r.d.Details.WarehouseShape = shape
+	if r.d.Kind != KindRollback || r.d.Details.Rollback == nil || len(r.d.Details.Rollback.Restored) == 0 {
+		return "", nil
+	}
+	hist, err := r.e.History(ctx, r.d.Env, 0)
+	if err != nil {
+		return "", err
+	}
+	for _, h := range hist {
+		if h.ID == r.d.ID || h.ReleaseID != r.rel.ID || h.State != StateSucceeded || h.Details.WarehouseShape == "" {
+			continue
+		}
+		if h.Details.WarehouseShape != shape {
+			return "", fmt.Errorf("the warehouse schemas %s after the restore are not the shape release %s left (deployment %s)", strings.Join(r.env.Warehouse.Schemas, ", "), r.rel.Short(), h.ID)
+		}
+		return "warehouse schemas have the shape release " + r.rel.Short() + " left", nil
+	}
+	return "", nil
+}
+
+// warehouseShape digests the tables of schemas, with their columns' names
+// and types in order. Nullability is left out: a restore point copies data
+// and types, and not every copy keeps NOT NULL.
+func warehouseShape(ctx context.Context, w warehouse.Inspector, schemas []string) (string, error) {
+	h := sha256.New()
+	for _, s := range schemas {
+		tables, err := w.Tables(ctx, s)
+		if errors.Is(err, warehouse.ErrNotFound) {
+			fmt.Fprintf(h, "%s: none\n", s)
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		sort.Slice(tables, func(i, j int) bool { return tables[i].Name < tables[j].Name })
+		for _, t := range tables {
+			cols, err := w.Columns(ctx, s, t.Name)
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(h, "%s.%s:", strings.ToLower(s), strings.ToLower(t.Name))
+			for _, c := range cols {
+				fmt.Fprintf(h, " %s %s,", strings.ToLower(c.Name), strings.ToUpper(c.Type))
+			}
+			fmt.Fprintln(h)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// verifyBucket checks the DAG bucket holds the release.
+func (r *runner) verifyBucket(ctx context.Context) (string, bool, error) {
 	got, err := r.t.Airflow.List(ctx, r.t.AirflowTarget)
 	if err != nil {
 		return "", false, err
