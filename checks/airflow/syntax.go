@@ -463,7 +463,42 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 			}
 		}
 	case "print_statement":
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			if t.nodes[c].kind == "chevron" {
+				return "", n, false // `print >>f, x` is the expression (print >> f), x to Python 3
+			}
+		}
 		return "Missing parentheses in call to 'print'", n, false
+	case "raise_statement":
+		if k := x.first; k >= 0 && t.nodes[k].next >= 0 && t.nodes[t.nodes[k].next].kind == "from" {
+			return "invalid syntax (raise … from needs an exception before from)", t.nodes[k].next, false
+		}
+	case "for_statement", "with_statement":
+		if k := x.first; k >= 0 && t.nodes[k].kind == "async" && !inAsyncFunc(t, n) {
+			return fmt.Sprintf("'async %s' outside async function", strings.TrimSuffix(x.kind, "_statement")), n, true
+		}
+	case "list_pattern", "tuple_pattern", "dict_pattern", "class_pattern":
+		if inside(t, n, "case_clause") {
+			if msg, at, late := patternShapeError(t, n); msg != "" {
+				return msg, at, late
+			}
+		}
+		if x.kind == "dict_pattern" || x.kind == "class_pattern" {
+			break
+		}
+		// tree-sitter shares these kinds with assignment targets, which
+		// the case below checks.
+		fallthrough
+	case "pattern_list":
+		stars := 0
+		for c := x.first; c >= 0; c = t.nodes[c].next {
+			if t.nodes[c].kind == "list_splat_pattern" {
+				stars++
+			}
+		}
+		if stars > 1 {
+			return "multiple starred expressions in assignment", n, true
+		}
 	case "exec_statement":
 		return "Missing parentheses in call to 'exec'", n, false
 	case "<>":
@@ -525,6 +560,14 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 		return parametersError(t, n)
 	case "assignment":
 		left, right := t.field(n, "left"), t.field(n, "right")
+		if t.field(n, "type") >= 0 {
+			switch t.kind(unparen(t, left)) {
+			case "list_pattern", "list":
+				return "only single target (not list) can be annotated", left, false
+			case "pattern_list", "tuple_pattern", "tuple", "expression_list":
+				return "only single target (not tuple) can be annotated", left, false
+			}
+		}
 		switch t.kind(left) {
 		case "true", "false", "none", "integer", "float", "string", "concatenated_string", "call", "binary_operator", "comparison_operator", "boolean_operator", "lambda", "await":
 			return "cannot assign to " + t.text(left), n, false
@@ -546,16 +589,6 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 		}
 		if r := t.field(n, "right"); t.kind(r) == "list_splat" {
 			return "can't use starred expression here", r, true
-		}
-	case "pattern_list", "tuple_pattern", "list_pattern":
-		stars := 0
-		for c := x.first; c >= 0; c = t.nodes[c].next {
-			if t.nodes[c].kind == "list_splat_pattern" {
-				stars++
-			}
-		}
-		if stars > 1 {
-			return "multiple starred expressions in assignment", n, true
 		}
 	case "tuple":
 		// tree-sitter reads `(*a)` as a one-element tuple; without the comma
@@ -584,6 +617,9 @@ func semanticError(t *ptree, n int32, py int) (msg string, at int32, late bool) 
 			}
 		}
 	case "for_in_clause":
+		if k := x.first; k >= 0 && t.nodes[k].kind == "async" && t.kind(x.parent) != "generator_expression" && !inAsyncFunc(t, n) {
+			return "asynchronous comprehension outside of an asynchronous function", x.parent, true
+		}
 		// `x for x in a, b`: tree-sitter takes the bare tuple as the
 		// iterable; Python requires it parenthesized.
 		afterIn := false
@@ -859,6 +895,70 @@ func sameNames(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// patternShapeError checks one sequence, mapping or class pattern: one
+// star in a sequence, `**rest` last in a mapping with no key twice, and a
+// class pattern's keywords after its positional patterns, each named once.
+func patternShapeError(t *ptree, n int32) (string, int32, bool) {
+	var seen []int32
+	stars, keyword, rest := 0, false, false
+	for c := t.nodes[n].first; c >= 0; c = t.nodes[c].next {
+		k := c
+		if t.nodes[c].kind == "case_pattern" {
+			k = firstNamed(t, c)
+		}
+		if k < 0 {
+			continue
+		}
+		switch t.nodes[n].kind {
+		case "list_pattern", "tuple_pattern":
+			if t.nodes[k].kind == "splat_pattern" {
+				if stars++; stars > 1 {
+					return "multiple starred names in sequence pattern", n, true
+				}
+			}
+		case "dict_pattern":
+			if rest && t.nodes[c].named {
+				return "invalid syntax (**rest must be the last part of a mapping pattern)", c, false
+			}
+			switch {
+			case t.nodes[c].kind == "splat_pattern":
+				rest = true
+			case t.nodes[c].field == "key" && t.nodes[c].kind != "dotted_name":
+				// Literal keys only: a value pattern (a.b) may repeat.
+				for _, p := range seen {
+					if t.sameText(p, c) {
+						return fmt.Sprintf("mapping pattern checks duplicate key (%s)", t.text(c)), n, true
+					}
+				}
+				seen = append(seen, c)
+			}
+		case "class_pattern":
+			if t.nodes[c].kind != "case_pattern" {
+				continue
+			}
+			// tree-sitter reads `y=p as w` as (y=p) as w: look through.
+			for t.kind(k) == "as_pattern" || t.kind(k) == "case_pattern" {
+				k = firstNamed(t, k)
+			}
+			if k < 0 || t.nodes[k].kind != "keyword_pattern" {
+				if keyword {
+					return "positional patterns follow keyword patterns", c, false
+				}
+				continue
+			}
+			keyword = true
+			name := firstNamed(t, k)
+			for _, p := range seen {
+				if t.sameText(p, name) {
+					return fmt.Sprintf("attribute name repeated in class pattern: %s", t.text(name)), name, true
+				}
+			}
+			seen = append(seen, name)
+		}
+	}
+	return "", n, false
 }
 
 // hiddenAlternative finds, in pattern p and everything inside it, an
@@ -1273,6 +1373,9 @@ func badDeleteTarget(t *ptree, n int32) (int32, string) {
 // integerError reports integer literals Python 3 refuses: the octal `0777`
 // and the long suffix `10L` of Python 2.
 func integerError(s string) string {
+	if strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
+		return "invalid decimal literal (an underscore must sit between digits)"
+	}
 	s = strings.ReplaceAll(s, "_", "")
 	if s == "" {
 		return ""

@@ -1,0 +1,4 @@
+def route(event):
+    match event:
+        case {"type": "scan", "type": "drop"}:
+            return None
