@@ -128,7 +128,9 @@ func importRules(in *interp, t *ptree, n int32) {
 		} else if isAirflow1Shape(m) {
 			in.addFinding(RuleAirflow1Import, p, "", fmt.Sprintf("%s is an Airflow 1 import path (deprecated in 2, gone in 3)", m))
 		}
-		if to, ok := airflow3Removed[m]; ok {
+		if to, ok := airflow3Removed[m]; ok && len(names) == 0 {
+			// `from <removed module> import x` is reported once per name
+			// below; the module on its own only for `import m` or `import *`.
 			in.addFinding(RuleAirflow3Removed, p, "", fmt.Sprintf("%s is removed in Airflow 3; use %s", m, to))
 		}
 		if to, ok := airflow3Moved[m]; ok {
@@ -142,9 +144,23 @@ func importRules(in *interp, t *ptree, n int32) {
 			}
 		}
 	}
+	if len(mods) != 1 || !strings.HasPrefix(mods[0], "airflow") {
+		return
+	}
+	// One finding per imported name at most: a name removed on its own
+	// names its own replacement; any other name of a removed module goes
+	// with the module, so `from airflow.utils.dates import days_ago` is one
+	// finding, not one for the module and another for days_ago.
+	modTo, modGone := airflow3Removed[mods[0]]
 	for _, nm := range names {
-		if to, ok := airflow3Removed[nm]; ok && len(mods) == 1 && strings.HasPrefix(mods[0], "airflow") {
-			in.addFinding(RuleAirflow3Removed, p, "", fmt.Sprintf("%s is removed in Airflow 3; use %s", nm, to))
+		if to, ok := airflow3Removed[nm]; ok {
+			msg := fmt.Sprintf("%s is removed in Airflow 3; use %s", nm, to)
+			if modGone {
+				msg = fmt.Sprintf("%s is removed in Airflow 3 with %s; use %s", nm, mods[0], to)
+			}
+			in.addFinding(RuleAirflow3Removed, p, "", msg)
+		} else if modGone {
+			in.addFinding(RuleAirflow3Removed, p, "", fmt.Sprintf("%s is removed in Airflow 3 with %s; use %s", nm, mods[0], modTo))
 		}
 	}
 }
