@@ -1,9 +1,97 @@
 package airflow
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 )
+
+// findingKeys renders the findings of rules as "line:rule", in file order.
+func findingKeys(fs []Finding, rules ...string) []string {
+	out := []string{}
+	for _, f := range fs {
+		for _, r := range rules {
+			if f.Rule == r {
+				out = append(out, itoa(f.Line)+":"+f.Rule)
+			}
+		}
+	}
+	return out
+}
+
+// A start_date set in default_args is reported where the entry is written,
+// not where the dict is passed to DAG(): that is the line to change.
+func TestDefaultArgsFindingLine(t *testing.T) {
+	const head = "from datetime import datetime\nfrom airflow import DAG\nfrom airflow.utils.dates import days_ago\n"
+	cases := []struct {
+		name string
+		body string // starts at line 4
+		want []string
+		// startLine is DAG.ArgLine("start_date"), which start-date-moved and
+		// backfill-storm report at.
+		startLine int
+	}{
+		{"dict defined above the DAG",
+			"args = {\n    \"owner\": \"x\",\n    \"start_date\": days_ago(2),\n}\n\ndag = DAG(\"a\",\n    default_args=args,\n)\n",
+			[]string{"6:dynamic-start-date"}, 6},
+		{"dict() call",
+			"args = dict(\n    owner=\"x\",\n    start_date=datetime.now(),\n)\ndag = DAG(\"a\", default_args=args)\n",
+			[]string{"6:dynamic-start-date"}, 6},
+		{"entry assigned after the dict",
+			"args = {\"owner\": \"x\"}\nargs[\"start_date\"] = days_ago(1)\ndag = DAG(\"a\", default_args=args)\n",
+			[]string{"5:dynamic-start-date"}, 5},
+		{"entry merged from a base dict",
+			"base = {\n    \"start_date\": days_ago(1),\n}\nargs = {**base, \"owner\": \"x\"}\ndag = DAG(\"a\", default_args=args)\n",
+			[]string{"5:dynamic-start-date"}, 5},
+		{"dict written in the call",
+			"dag = DAG(\n    \"a\",\n    default_args={\n        \"start_date\": days_ago(1),\n    },\n)\n",
+			[]string{"7:dynamic-start-date"}, 7},
+		{"other entries vary at runtime too",
+			"args = {\n    \"start_date\": datetime(2024, 1, 1),\n    \"owner\": f\"x{datetime.now()}\",\n}\ndag = DAG(\"a\",\n    default_args=args)\n",
+			[]string{"6:runtime-varying-value"}, 5},
+		{"start_date passed to DAG() itself",
+			"args = {\"start_date\": datetime(2024, 1, 1)}\ndag = DAG(\"a\",\n    default_args=args,\n    start_date=days_ago(1),\n)\n",
+			[]string{"7:dynamic-start-date"}, 7},
+		{"entry set by update(): no place known, so the keyword passing the dict",
+			"args = {}\nargs.update(start_date=days_ago(1))\ndag = DAG(\"a\",\n    default_args=args)\n",
+			[]string{"7:dynamic-start-date"}, 6},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ParseFile("dags/a.py", []byte(head+tc.body))
+			if !res.SyntaxOK || len(res.DAGs) != 1 {
+				t.Fatalf("syntax ok %v, %d DAGs: %+v", res.SyntaxOK, len(res.DAGs), res.Findings)
+			}
+			got := findingKeys(res.Findings, RuleDynamicStartDate, RuleRuntimeValue)
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("findings = %v, want %v", got, tc.want)
+			}
+			if l := res.DAGs[0].ArgLine("start_date"); l != tc.startLine {
+				t.Errorf("ArgLine(start_date) = %d, want %d", l, tc.startLine)
+			}
+		})
+	}
+}
+
+// A default_args dict in a helper module has no line in the DAG file: the
+// finding goes to the keyword passing it, never to line 1 or the import.
+func TestDefaultArgsFromHelperFindingLine(t *testing.T) {
+	files := map[string]string{
+		"dags/common.py": "from airflow.utils.dates import days_ago\n\nARGS = {\n    \"owner\": \"x\",\n    \"start_date\": days_ago(1),\n}\n",
+		"dags/a.py":      "from airflow import DAG\nfrom common import ARGS\n\ndag = DAG(\n    \"a\",\n    default_args=ARGS,\n)\n",
+	}
+	a := NewAnalyzer(func(p string) ([]byte, error) {
+		if s, ok := files[p]; ok {
+			return []byte(s), nil
+		}
+		return nil, fs.ErrNotExist
+	})
+	defer a.Close()
+	res := a.File("dags/a.py", []byte(files["dags/a.py"]))
+	if got := findingKeys(res.Findings, RuleDynamicStartDate); strings.Join(got, " ") != "6:dynamic-start-date" {
+		t.Errorf("findings = %v, want [6:dynamic-start-date]", got)
+	}
+}
 
 // One import line gives at most one airflow3-removed finding per name it
 // imports; a removed module is not reported again beside its names.

@@ -157,6 +157,16 @@ func (i *interp) pos(n int32, c *ctx) argPos {
 	return argPos{int(x.line), int(x.col), int(x.eline), int(x.ecol)}
 }
 
+// entryPos returns where a dict entry (node n) was written, when it was
+// written in the analyzed file. An entry of another module has no place of
+// its own here; the finding then goes where the dict is passed.
+func (i *interp) entryPos(n int32, c *ctx) argPos {
+	if i.cur != i.main {
+		return argPos{}
+	}
+	return i.pos(n, c)
+}
+
 func (i *interp) addFinding(rule string, p argPos, dagID, msg string) {
 	key := fmt.Sprintf("%s|%d|%d|%s", rule, p.line, p.col, msg)
 	if i.seen[key] {
@@ -337,7 +347,7 @@ func (i *interp) bind(target int32, v val, e *env, c *ctx) {
 			cur, ok := e.get(t.text(obj))
 			key := i.eval(t.field(target, "subscript"), e, c)
 			if ok && cur.k == vDict && key.k == vStr {
-				e.rebind(t.text(obj), cur.dictSet(key.s, v))
+				e.rebind(t.text(obj), cur.dictSetAt(key.s, v, i.entryPos(target, c)))
 			}
 		}
 	}
@@ -808,7 +818,7 @@ func (i *interp) eval(n int32, e *env, c *ctx) val {
 				k := i.eval(t.field(p, "key"), e, c)
 				v := i.eval(t.field(p, "value"), e, c)
 				if k.k == vStr {
-					d = d.dictSet(k.s, v)
+					d = d.dictSetAt(k.s, v, i.entryPos(p, c))
 				} else if r := v.runtimeReason(); r != "" {
 					d.rt = r
 				}
@@ -918,7 +928,7 @@ func mergeDict(a, b val) val {
 	}
 	out := a
 	for j, k := range b.keys {
-		out = out.dictSet(k, b.items[j])
+		out = out.dictSetAt(k, b.items[j], b.dictPosAt(j))
 	}
 	return out
 }
@@ -1654,7 +1664,11 @@ func (i *interp) callRef(q string, fv val, pos []val, kw map[string]val, kwPos m
 				d = mergeDict(d, pos[0])
 			}
 			for _, k := range sortedKeys(kw) {
-				d = d.dictSet(k, kw[k])
+				at := argPos{}
+				if i.cur == i.main {
+					at = kwPos[k]
+				}
+				d = d.dictSetAt(k, kw[k], at)
 			}
 			return d
 		}
@@ -1791,6 +1805,12 @@ func (i *interp) makeDAG(pos []val, kw map[string]val, kwPos map[string]argPos, 
 			break
 		}
 	}
+	if _, ok := kw["start_date"]; !ok {
+		// Set through default_args: rules about start_date point at the entry.
+		if at := dargs.dictPos("start_date"); at.line > 0 {
+			d.args["start_date"] = at
+		}
+	}
 	if v, ok := get("start_date"); ok {
 		switch {
 		case v.rt != "":
@@ -1836,7 +1856,11 @@ func (i *interp) makeDAG(pos []val, kw map[string]val, kwPos map[string]argPos, 
 		v := kw[k]
 		if k == "default_args" {
 			for j, dk := range v.keys {
-				i.runtimeArg(d, "default_args."+dk, v.items[j], kwPos["default_args"], p, c)
+				at := v.dictPosAt(j)
+				if at.line == 0 {
+					at = kwPos["default_args"]
+				}
+				i.runtimeArg(d, "default_args."+dk, v.items[j], at, p, c)
 			}
 			continue
 		}
@@ -1922,7 +1946,10 @@ func (i *interp) makeTask(op string, kw map[string]val, kwPos map[string]argPos,
 		at := kwPos[k]
 		if !ok {
 			v, ok = rec.dargs.dictGet(k)
-			at = dag.args["default_args"]
+			at = rec.dargs.dictPos(k)
+			if at.line == 0 {
+				at = dag.args["default_args"]
+			}
 		}
 		if ok && v.k == vStr {
 			if k == "pool" {

@@ -42,7 +42,7 @@ func TestParseFixtures(t *testing.T) {
 				{id: "legacy_inventory_sync", line: 19, gen: "", sched: "0 */6 * * *", catchup: nil, owner: "data-eng", tasks: "start,pull_inventory,count_rows,report", ops: "DummyOperator,SSHOperator,PythonOperator,BashOperator", edges: "start>pull_inventory,pull_inventory>count_rows,count_rows>report",
 					start: "days_ago(2)", retries: "1", tags: "", maxRuns: "-"},
 			},
-			findings: []string{"4:airflow3-removed", "5:airflow1-import", "6:airflow1-import", "7:airflow1-import", "7:airflow3-removed", "8:airflow1-import", "9:airflow3-removed", "21:dynamic-start-date", "22:airflow3-removed", "23:airflow3-removed", "33:airflow3-removed", "34:airflow3-removed"},
+			findings: []string{"4:airflow3-removed", "5:airflow1-import", "6:airflow1-import", "7:airflow1-import", "7:airflow3-removed", "8:airflow1-import", "9:airflow3-removed", "14:dynamic-start-date", "22:airflow3-removed", "23:airflow3-removed", "33:airflow3-removed", "34:airflow3-removed"},
 		},
 		{file: "modern_af2.py",
 			dags: []wantDAG{

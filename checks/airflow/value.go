@@ -41,8 +41,13 @@ type val struct {
 	b     bool
 	items []val    // list/tuple items, dict values
 	keys  []string // dict keys (string keys only)
-	t     time.Time
-	d     time.Duration
+	// kpos is where each dict entry was written in the analyzed file, so a
+	// finding about default_args["start_date"] lands on that entry rather
+	// than on the DAG call that passes the dict; nil, or a zero argPos,
+	// when not known (an entry set in another module or by dict.update).
+	kpos []argPos
+	t    time.Time
+	d    time.Duration
 	// months of a relativedelta, which has no fixed length.
 	months int
 	// expr is the source text, kept for values shown to reviewers (schedules).
@@ -82,18 +87,50 @@ func (v val) dictGet(key string) (val, bool) {
 	return unknown, false
 }
 
-// dictSet returns a copy of a dict with key set.
-func (v val) dictSet(key string, x val) val {
+// dictSet returns a copy of a dict with key set, written at no known place.
+func (v val) dictSet(key string, x val) val { return v.dictSetAt(key, x, argPos{}) }
+
+// dictSetAt returns a copy of a dict with key set, written at at.
+func (v val) dictSetAt(key string, x val, at argPos) val {
 	out := val{k: vDict, keys: append([]string{}, v.keys...), items: append([]val{}, v.items...), rt: v.rt}
+	if v.kpos != nil || at.line > 0 {
+		// Positions are kept only once one is known: most dicts never need one.
+		out.kpos = make([]argPos, len(v.keys), len(v.keys)+1)
+		copy(out.kpos, v.kpos)
+	}
 	for i, k := range out.keys {
 		if k == key {
 			out.items[i] = x
+			if out.kpos != nil {
+				out.kpos[i] = at
+			}
 			return out
 		}
 	}
 	out.keys = append(out.keys, key)
 	out.items = append(out.items, x)
+	if out.kpos != nil {
+		out.kpos = append(out.kpos, at)
+	}
 	return out
+}
+
+// dictPosAt returns where the j-th entry of a dict was written, zero when unknown.
+func (v val) dictPosAt(j int) argPos {
+	if j < len(v.kpos) {
+		return v.kpos[j]
+	}
+	return argPos{}
+}
+
+// dictPos returns where a dict's entry for key was written, zero when unknown.
+func (v val) dictPos(key string) argPos {
+	for i := len(v.keys) - 1; i >= 0; i-- {
+		if v.keys[i] == key {
+			return v.dictPosAt(i)
+		}
+	}
+	return argPos{}
 }
 
 // truthy returns the value's truth and whether it is known.
