@@ -179,7 +179,7 @@ func (in *interp) finish() {
 				continue
 			}
 			if prev, ok := seen[tk.TaskID]; ok && !exclusive(r.taskBr[tk], r.taskBr[prev]) {
-				in.addFinding(RuleDuplicateTaskID, argPos{tk.Line, tk.col, tk.Line, tk.col}, d.DagID,
+				in.addDagFinding(d, RuleDuplicateTaskID, argPos{tk.Line, tk.col, tk.Line, tk.col}, d.DagID,
 					fmt.Sprintf("task_id %q is already used in DAG %s at line %d; Airflow refuses to load the file (DuplicateTaskIdFound)", tk.TaskID, dagName(d), prev.Line))
 				continue
 			}
@@ -190,7 +190,7 @@ func (in *interp) finish() {
 			if tk := seen[cyc[0]]; tk != nil {
 				line = tk.Line
 			}
-			in.addFinding(RuleCycle, argPos{line, 1, line, 1}, d.DagID,
+			in.addDagFinding(d, RuleCycle, argPos{line, 1, line, 1}, d.DagID,
 				fmt.Sprintf("DAG %s has a dependency cycle: %s; Airflow refuses to load it", dagName(d), strings.Join(cyc, " >> ")))
 		}
 	}

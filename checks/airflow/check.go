@@ -312,10 +312,13 @@ type state struct {
 	signals []policy.Signal
 	details Details
 	rows    []summaryRow
+	// dagIdx finds a head DAG's entry in details.DAGs, to list its findings there.
+	dagIdx map[*DAG]int
 }
 
 type summaryRow struct {
 	info  DAGInfo
+	dag   int // index in details.DAGs; -1 for a deleted DAG
 	risks []string
 }
 
@@ -370,7 +373,7 @@ func (st *state) run() {
 					others = append(others, fmt.Sprintf("%s:%d", o.File, o.Line))
 				}
 			}
-			st.add(Finding{Rule: RuleDuplicateDagID, File: d.File, Line: d.ArgLine("dag_id"), DagID: id,
+			st.add(Finding{Rule: RuleDuplicateDagID, File: d.File, Line: d.ArgLine("dag_id"), DagID: id, dag: d,
 				Message: fmt.Sprintf("dag_id %q is also defined at %s; Airflow loads both and the one it shows flips between parses", id, strings.Join(others, ", "))}, touched)
 		}
 	}
@@ -402,10 +405,14 @@ func (st *state) run() {
 				change = st.compare(d, r, baseRes, baseIDs, headIDs)
 			}
 			info := st.info(d, change)
-			st.details.DAGs = append(st.details.DAGs, info)
-			if change != "unchanged" {
-				st.rows = append(st.rows, summaryRow{info: info})
+			if st.dagIdx == nil {
+				st.dagIdx = map[*DAG]int{}
 			}
+			st.dagIdx[d] = len(st.details.DAGs)
+			if change != "unchanged" {
+				st.rows = append(st.rows, summaryRow{info: info, dag: len(st.details.DAGs)})
+			}
+			st.details.DAGs = append(st.details.DAGs, info)
 		}
 	}
 	st.deletions(baseIDs, headIDs)
@@ -418,7 +425,7 @@ func (st *state) dagRules(d *DAG, annotate bool) {
 	s := st.s
 	id := d.DagID
 	add := func(rule string, line int, msg string) {
-		st.add(Finding{Rule: rule, File: d.File, Line: line, DagID: id, Message: msg}, annotate)
+		st.add(Finding{Rule: rule, File: d.File, Line: line, DagID: id, Message: msg, dag: d}, annotate)
 	}
 	if d.Catchup == nil {
 		def := "True (the Airflow 2 default)"
@@ -524,7 +531,7 @@ func (st *state) compare(d *DAG, r *FileResult, baseRes *FileResult, baseIDs, he
 	if old == nil {
 		for _, b := range baseIDs[d.DagID] {
 			if _, inHead := st.headByPath[b.File]; !inHead && !st.isChanged(b.File) {
-				st.add(Finding{Rule: RuleBaseCollision, File: d.File, Line: d.ArgLine("dag_id"), DagID: d.DagID,
+				st.add(Finding{Rule: RuleBaseCollision, File: d.File, Line: d.ArgLine("dag_id"), DagID: d.DagID, dag: d,
 					Message: fmt.Sprintf("dag_id %q is already defined in %s on the base branch; after merge both files define it and Airflow flips between them", d.DagID, b.File)}, true)
 			}
 			if _, inHead := st.headByPath[b.File]; !inHead && st.isChanged(b.File) {
@@ -616,7 +623,7 @@ func (st *state) renamedFrom(d *DAG, baseRes *FileResult, headIDs map[string][]*
 }
 
 func (st *state) semantic(d *DAG, ruleID string, line int, high bool, msg string) {
-	st.add(Finding{Rule: ruleID, File: d.File, Line: line, DagID: d.DagID, Message: msg}, true)
+	st.add(Finding{Rule: ruleID, File: d.File, Line: line, DagID: d.DagID, Message: msg, dag: d}, true)
 	if st.s.RuleOn(ruleID, d.File) {
 		st.signals = append(st.signals, policy.Signal{Kind: policy.SignalDAGSemantics, Check: Name, Component: st.component(d.File), Path: d.File, High: high, Reason: msg})
 	}
@@ -645,7 +652,7 @@ func (st *state) deletions(baseIDs, headIDs map[string][]*DAG) {
 			}
 			info := st.info(d, "deleted")
 			st.details.Deleted = append(st.details.Deleted, info)
-			st.rows = append(st.rows, summaryRow{info: info})
+			st.rows = append(st.rows, summaryRow{info: info, dag: -1})
 		}
 	}
 }
@@ -677,11 +684,16 @@ func (st *state) info(d *DAG, change string) DAGInfo {
 func (st *state) result() checks.Result {
 	var anns []checks.Annotation
 	st.details.Findings = []Finding{}
-	byDag := map[string][]Finding{}
+	// details.DAGs[].findings are the findings about that DAG. A finding
+	// about the file (an import, top-level code, a secret) is about none of
+	// its DAGs: it is listed once, in details.findings, without a dag_id.
+	byDag := map[string][]Finding{}  // by file and dag_id, for DAGs not listed (deleted, or dropped as the same DAG in another if arm)
 	byFile := map[string][]Finding{} // findings about a file rather than one DAG
 	for j, f := range st.findings {
 		st.details.Findings = append(st.details.Findings, f)
-		if f.DagID != "" {
+		if k, ok := st.dagIdx[f.dag]; ok {
+			st.details.DAGs[k].Findings = append(st.details.DAGs[k].Findings, f)
+		} else if f.DagID != "" {
 			byDag[f.File+"\x00"+f.DagID] = append(byDag[f.File+"\x00"+f.DagID], f)
 		} else {
 			byFile[f.File] = append(byFile[f.File], f)
@@ -699,16 +711,19 @@ func (st *state) result() checks.Result {
 	}
 	for j := range st.details.DAGs {
 		inf := &st.details.DAGs[j]
-		inf.Findings = append(inf.Findings, byFile[inf.File]...)
 		if inf.DagID != nil {
 			inf.Findings = append(inf.Findings, byDag[inf.File+"\x00"+*inf.DagID]...)
 		}
 	}
 	for j := range st.rows {
 		r := &st.rows[j]
-		fs := byFile[r.info.File]
-		if r.info.DagID != nil {
-			fs = append(append([]Finding{}, fs...), byDag[r.info.File+"\x00"+*r.info.DagID]...)
+		// The summary's risks of a DAG include those of its file: an
+		// Airflow 1 import or a secret in the file ships with the DAG.
+		fs := append([]Finding{}, byFile[r.info.File]...)
+		if r.dag >= 0 {
+			fs = append(fs, st.details.DAGs[r.dag].Findings...)
+		} else if r.info.DagID != nil {
+			fs = append(fs, byDag[r.info.File+"\x00"+*r.info.DagID]...)
 		}
 		seen := map[string]bool{}
 		for _, f := range fs {

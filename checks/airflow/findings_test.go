@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+
+	"github.com/parcelflow/conveyor/checks"
 )
 
 // findingKeys renders the findings of rules as "line:rule", in file order.
@@ -128,6 +130,89 @@ func TestRemovedImportOnce(t *testing.T) {
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("airflow3-removed findings:\n got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// details.dags[].findings are the findings about that DAG. A finding about
+// the file (an import, top-level code, a secret) is listed once, in
+// details.findings, and in no DAG's list, however many DAGs the file has.
+func TestFindingsBelongToTheirDAG(t *testing.T) {
+	cases := []struct {
+		name string
+		src  string
+		dags map[string][]string // dag_id, or ~id_pattern, to its findings as "line:rule"
+		all  []string            // details.findings
+	}{
+		{"two DAGs and file-level findings",
+			`from datetime import datetime
+from airflow import DAG
+from airflow.models import Variable
+from airflow.operators.bash_operator import BashOperator
+
+BUCKET = Variable.get("bucket")
+PASSWORD = "hunter2hunter2"
+
+with DAG("a", start_date=datetime.now(), schedule="@daily", catchup=False) as a:
+    BashOperator(task_id="t", bash_command="true")
+
+with DAG("b", start_date=datetime(2025, 1, 1), schedule="@daily") as b:
+    BashOperator(task_id="t", bash_command="true")
+`,
+			map[string][]string{"a": {"9:dynamic-start-date"}, "b": {"12:catchup-not-set", "12:backfill-storm", "12:max-active-runs-missing"}},
+			[]string{"4:airflow1-import", "6:top-level-code", "7:hardcoded-secret", "9:dynamic-start-date", "12:catchup-not-set", "12:backfill-storm", "12:max-active-runs-missing"}},
+		{"DAGs whose dag_id is only known at runtime",
+			`import os
+from datetime import datetime
+from airflow import DAG
+
+for name in os.listdir("/feeds"):
+    with DAG(f"feed_{name}", start_date=datetime.now(), schedule="@daily", catchup=False) as d:
+        pass
+
+with DAG(f"load_{os.environ['ENV']}", start_date=datetime(2025, 1, 1), schedule="@daily", catchup=False) as e:
+    pass
+`,
+			map[string][]string{"~feed_{name}": {"6:dynamic-start-date"}, "~load_{os.environ['ENV']}": {}},
+			[]string{"6:dynamic-start-date"}},
+		{"parse-time code in a DAG's block is about that DAG",
+			`from datetime import datetime
+from airflow import DAG
+from airflow.models import Variable
+
+with DAG("a", start_date=datetime(2025, 1, 1), schedule="@daily", catchup=False) as a:
+    BUCKET = Variable.get("bucket")
+
+with DAG("b", start_date=datetime(2025, 1, 1), schedule="@daily", catchup=False) as b:
+    pass
+`,
+			map[string][]string{"a": {"6:top-level-code"}, "b": {}},
+			[]string{"6:top-level-code"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			head := checks.MapTree{"dags/x.py": []byte(tc.src)}
+			res := runCheck(t, checks.NewInput(checks.EmptyTree, head))
+			d := res.Details.(Details)
+			got := map[string][]string{}
+			for _, x := range d.DAGs {
+				id := "~" + x.IDPattern
+				if x.DagID != nil {
+					id = *x.DagID
+				}
+				got[id] = findingKeys(x.Findings, RuleIDs()...)
+			}
+			if len(got) != len(tc.dags) {
+				t.Errorf("DAGs = %v, want %v", got, tc.dags)
+			}
+			for id, want := range tc.dags {
+				if strings.Join(got[id], " ") != strings.Join(want, " ") {
+					t.Errorf("findings of DAG %s = %v, want %v", id, got[id], want)
+				}
+			}
+			if all := findingKeys(d.Findings, RuleIDs()...); strings.Join(all, " ") != strings.Join(tc.all, " ") {
+				t.Errorf("details.findings = %v, want %v", all, tc.all)
 			}
 		})
 	}

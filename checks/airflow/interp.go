@@ -168,13 +168,18 @@ func (i *interp) entryPos(n int32, c *ctx) argPos {
 }
 
 func (i *interp) addFinding(rule string, p argPos, dagID, msg string) {
+	i.addDagFinding(nil, rule, p, dagID, msg)
+}
+
+// addDagFinding records a finding about DAG d (nil: about the file).
+func (i *interp) addDagFinding(d *DAG, rule string, p argPos, dagID, msg string) {
 	key := fmt.Sprintf("%s|%d|%d|%s", rule, p.line, p.col, msg)
 	if i.seen[key] {
 		return
 	}
 	i.seen[key] = true
 	i.res.Findings = append(i.res.Findings, Finding{Rule: rule, Level: rule2level(rule), File: i.main.path,
-		Line: p.line, Column: p.col, EndLine: p.eline, EndColumn: p.ecol, DagID: dagID, Message: msg})
+		Line: p.line, Column: p.col, EndLine: p.eline, EndColumn: p.ecol, DagID: dagID, Message: msg, dag: d})
 }
 
 func rule2level(id string) checks.Level { return rule(id).level }
@@ -1605,7 +1610,11 @@ func (i *interp) callTaskFn(fd *funcDef, pos []val, kw map[string]val, n int32, 
 func (i *interp) callRef(q string, fv val, pos []val, kw map[string]val, kwPos map[string]argPos, n int32, c *ctx, style string) val {
 	t := i.cur.t
 	if msg := hazard(q, pos); msg != "" {
-		i.addFinding(RuleTopLevelCode, i.pos(n, c), i.ctxDagID(c), msg+i.via(n))
+		var d *DAG
+		if c != nil {
+			d = c.dag
+		}
+		i.addDagFinding(d, RuleTopLevelCode, i.pos(n, c), i.ctxDagID(c), msg+i.via(n))
 	}
 	last := lastSeg(q)
 	switch {
@@ -1882,10 +1891,10 @@ func (i *interp) runtimeArg(d *DAG, key string, v val, at argPos, fallback argPo
 	}
 	id := d.DagID
 	if key == "start_date" || key == "default_args.start_date" {
-		i.addFinding(RuleDynamicStartDate, at, id, fmt.Sprintf("%s is %s, which changes on every parse: the scheduler never sees a stable start, so runs are skipped or duplicated; use a fixed date such as pendulum.datetime(2024, 1, 1, tz=\"UTC\")", key, r))
+		i.addDagFinding(d, RuleDynamicStartDate, at, id, fmt.Sprintf("%s is %s, which changes on every parse: the scheduler never sees a stable start, so runs are skipped or duplicated; use a fixed date such as pendulum.datetime(2024, 1, 1, tz=\"UTC\")", key, r))
 		return
 	}
-	i.addFinding(RuleRuntimeValue, at, id, fmt.Sprintf("%s uses %s, which changes on every parse: the DAG is re-serialized every 30 s and its history no longer lines up; compute it inside the task or use a template such as {{ ds }}", key, r))
+	i.addDagFinding(d, RuleRuntimeValue, at, id, fmt.Sprintf("%s uses %s, which changes on every parse: the DAG is re-serialized every 30 s and its history no longer lines up; compute it inside the task or use a template such as {{ ds }}", key, r))
 }
 
 func (i *interp) recFor(d *DAG) *dagRec { return i.recs[d] }
