@@ -205,10 +205,10 @@ func mergeProblem(sql string, m []int) string {
 		after = rest[strings.Index(rest, fields[0])+len(fields[0]):]
 	}
 	on := after
-	if i := strings.Index(strings.ToLower(after), " on "); i >= 0 {
+	if i := indexFold(after, " on "); i >= 0 {
 		on = after[i+4:]
 	}
-	if i := strings.Index(strings.ToLower(on), "when"); i >= 0 {
+	if i := indexFold(on, "when"); i >= 0 {
 		on = on[:i]
 	}
 	var keys []string
@@ -252,4 +252,16 @@ func dedupedOn(source string, keys []string) bool {
 		}
 	}
 	return false
+}
+
+// indexFold is strings.Index ignoring ASCII case, with offsets into s
+// itself: lowering s first would move them wherever lowering changes a
+// character's length (invalid UTF-8, some non-ASCII letters).
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

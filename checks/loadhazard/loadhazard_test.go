@@ -53,3 +53,13 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// Offsets found case-insensitively must be offsets into the text as
+// written: invalid UTF-8 before the ON clause once sliced past the end.
+func TestScanMergeWithInvalidUTF8(t *testing.T) {
+	sql := "MERGE INTO t USING s \xff\xfe\xfd ON t.id = s.id WHEN MATCHED THEN UPDATE SET x = 1"
+	hs := Scan([]File{{Path: "x.sql", SQL: sql}}, nil)
+	if len(hs) != 1 || hs[0].Kind != MergeNotDeduped {
+		t.Fatalf("hazards = %+v, want the MERGE not de-duplicated on id", hs)
+	}
+}
