@@ -84,7 +84,7 @@ func (a *Analyzer) File(file string, src []byte) FileResult {
 		res.Findings = append(res.Findings, f)
 	}
 	m := &module{name: strings.TrimSuffix(path.Base(file), ".py"), path: file, t: t, globals: newEnv(nil)}
-	in := &interp{an: a, main: m, cur: m, res: &res, seen: map[string]bool{}, loading: map[string]bool{file: true},
+	in := &interp{an: a, main: m, cur: m, res: &res, seen: map[string]int{}, loading: map[string]bool{file: true},
 		recs: map[*DAG]*dagRec{}, owner: map[*Task]*dagRec{}}
 	in.execBlock(0, m.globals, &ctx{site: -1})
 	in.finish()

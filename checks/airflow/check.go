@@ -373,7 +373,7 @@ func (st *state) run() {
 					others = append(others, fmt.Sprintf("%s:%d", o.File, o.Line))
 				}
 			}
-			st.add(Finding{Rule: RuleDuplicateDagID, File: d.File, Line: d.ArgLine("dag_id"), DagID: id, dag: d,
+			st.add(Finding{Rule: RuleDuplicateDagID, File: d.File, Line: d.ArgLine("dag_id"), DagID: id, dags: []*DAG{d},
 				Message: fmt.Sprintf("dag_id %q is also defined at %s; Airflow loads both and the one it shows flips between parses", id, strings.Join(others, ", "))}, touched)
 		}
 	}
@@ -425,7 +425,7 @@ func (st *state) dagRules(d *DAG, annotate bool) {
 	s := st.s
 	id := d.DagID
 	add := func(rule string, line int, msg string) {
-		st.add(Finding{Rule: rule, File: d.File, Line: line, DagID: id, Message: msg, dag: d}, annotate)
+		st.add(Finding{Rule: rule, File: d.File, Line: line, DagID: id, Message: msg, dags: []*DAG{d}}, annotate)
 	}
 	if d.Catchup == nil {
 		def := "True (the Airflow 2 default)"
@@ -531,7 +531,7 @@ func (st *state) compare(d *DAG, r *FileResult, baseRes *FileResult, baseIDs, he
 	if old == nil {
 		for _, b := range baseIDs[d.DagID] {
 			if _, inHead := st.headByPath[b.File]; !inHead && !st.isChanged(b.File) {
-				st.add(Finding{Rule: RuleBaseCollision, File: d.File, Line: d.ArgLine("dag_id"), DagID: d.DagID, dag: d,
+				st.add(Finding{Rule: RuleBaseCollision, File: d.File, Line: d.ArgLine("dag_id"), DagID: d.DagID, dags: []*DAG{d},
 					Message: fmt.Sprintf("dag_id %q is already defined in %s on the base branch; after merge both files define it and Airflow flips between them", d.DagID, b.File)}, true)
 			}
 			if _, inHead := st.headByPath[b.File]; !inHead && st.isChanged(b.File) {
@@ -623,7 +623,7 @@ func (st *state) renamedFrom(d *DAG, baseRes *FileResult, headIDs map[string][]*
 }
 
 func (st *state) semantic(d *DAG, ruleID string, line int, high bool, msg string) {
-	st.add(Finding{Rule: ruleID, File: d.File, Line: line, DagID: d.DagID, Message: msg, dag: d}, true)
+	st.add(Finding{Rule: ruleID, File: d.File, Line: line, DagID: d.DagID, Message: msg, dags: []*DAG{d}}, true)
 	if st.s.RuleOn(ruleID, d.File) {
 		st.signals = append(st.signals, policy.Signal{Kind: policy.SignalDAGSemantics, Check: Name, Component: st.component(d.File), Path: d.File, High: high, Reason: msg})
 	}
@@ -691,11 +691,18 @@ func (st *state) result() checks.Result {
 	byFile := map[string][]Finding{} // findings about a file rather than one DAG
 	for j, f := range st.findings {
 		st.details.Findings = append(st.details.Findings, f)
-		if k, ok := st.dagIdx[f.dag]; ok {
-			st.details.DAGs[k].Findings = append(st.details.DAGs[k].Findings, f)
-		} else if f.DagID != "" {
+		listed := false
+		for _, d := range f.dags {
+			if k, ok := st.dagIdx[d]; ok {
+				st.details.DAGs[k].Findings = append(st.details.DAGs[k].Findings, f)
+				listed = true
+			}
+		}
+		switch {
+		case listed:
+		case f.DagID != "":
 			byDag[f.File+"\x00"+f.DagID] = append(byDag[f.File+"\x00"+f.DagID], f)
-		} else {
+		default:
 			byFile[f.File] = append(byFile[f.File], f)
 		}
 		if !st.annotate[j] {

@@ -176,6 +176,20 @@ with DAG(f"load_{os.environ['ENV']}", start_date=datetime(2025, 1, 1), schedule=
 `,
 			map[string][]string{"~feed_{name}": {"6:dynamic-start-date"}, "~load_{os.environ['ENV']}": {}},
 			[]string{"6:dynamic-start-date"}},
+		{"one default_args entry wrong for two DAGs: one finding, about both",
+			`from airflow import DAG
+from airflow.utils.dates import days_ago
+
+args = {
+    "owner": "x",
+    "start_date": days_ago(1),
+}
+
+a = DAG("a", default_args=args, schedule="@daily", catchup=False)
+b = DAG("b", default_args=args, schedule="@daily", catchup=False)
+`,
+			map[string][]string{"a": {"6:dynamic-start-date"}, "b": {"6:dynamic-start-date"}},
+			[]string{"2:airflow3-removed", "6:dynamic-start-date"}},
 		{"parse-time code in a DAG's block is about that DAG",
 			`from datetime import datetime
 from airflow import DAG

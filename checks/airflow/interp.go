@@ -2,6 +2,7 @@ package airflow
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,7 +117,7 @@ type interp struct {
 	aborted bool
 	dags    []*dagRec
 	dagFns  []*funcDef
-	seen    map[string]bool // finding dedupe: rule|line|col
+	seen    map[string]int // finding dedupe: rule|line|col|message to its index in res.Findings
 	loading map[string]bool
 	recs    map[*DAG]*dagRec
 	owner   map[*Task]*dagRec
@@ -174,12 +175,21 @@ func (i *interp) addFinding(rule string, p argPos, dagID, msg string) {
 // addDagFinding records a finding about DAG d (nil: about the file).
 func (i *interp) addDagFinding(d *DAG, rule string, p argPos, dagID, msg string) {
 	key := fmt.Sprintf("%s|%d|%d|%s", rule, p.line, p.col, msg)
-	if i.seen[key] {
+	if j, ok := i.seen[key]; ok {
+		// The same place found again for another DAG (a default_args dict
+		// two DAGs share, a loop building several): one finding, about both.
+		if f := &i.res.Findings[j]; d != nil && !slices.Contains(f.dags, d) {
+			f.dags = append(f.dags, d)
+		}
 		return
 	}
-	i.seen[key] = true
-	i.res.Findings = append(i.res.Findings, Finding{Rule: rule, Level: rule2level(rule), File: i.main.path,
-		Line: p.line, Column: p.col, EndLine: p.eline, EndColumn: p.ecol, DagID: dagID, Message: msg, dag: d})
+	i.seen[key] = len(i.res.Findings)
+	f := Finding{Rule: rule, Level: rule2level(rule), File: i.main.path,
+		Line: p.line, Column: p.col, EndLine: p.eline, EndColumn: p.ecol, DagID: dagID, Message: msg}
+	if d != nil {
+		f.dags = []*DAG{d}
+	}
+	i.res.Findings = append(i.res.Findings, f)
 }
 
 func rule2level(id string) checks.Level { return rule(id).level }

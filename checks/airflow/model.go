@@ -110,8 +110,9 @@ type Finding struct {
 	EndColumn int          `json:"end_column,omitempty"`
 	DagID     string       `json:"dag_id,omitempty"`
 	Message   string       `json:"message"`
-	// dag is the DAG the finding is about, nil for a finding about the file
-	// (imports, top-level code, secrets). A dag_id alone cannot say: DAGs
-	// whose dag_id is only known at runtime have none, and two may share one.
-	dag *DAG
+	// dags are the DAGs the finding is about, none for a finding about the
+	// file (imports, top-level code, secrets). A dag_id alone cannot say:
+	// DAGs whose dag_id is only known at runtime have none, two may share
+	// one, and one default_args entry can be wrong for several DAGs at once.
+	dags []*DAG
 }
