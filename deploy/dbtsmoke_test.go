@@ -53,40 +53,12 @@ models:
 			files["dbt/dbt_project.yml"] = project
 			files["dbt/models/schema.yml"] = props
 			files["dbt/models/customers.sql"] = "select 1 as id\n"
-			tree := mapTree{}
-			for k, c := range files {
-				tree[k] = []byte(c)
-			}
-			rel, err := release.Build(tree, h.cfg, release.Meta{SHA: h.repo.Commit("main", files, "tests", "alice"), PR: 2, Risk: "low"}, time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := release.Publish(ctx, h.arts, rel, tree); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.Register(ctx, rel); err != nil {
-				t.Fatal(err)
-			}
+			rel := h.release(e, files, "tests", 2)
 			d, _ := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: "prod", Actor: "carol"})
 			if d == nil || d.State != tc.wantState {
 				t.Fatalf("deployment = %+v, want %s", d, tc.wantState)
 			}
-			var got []string
-			for _, s := range d.Details.Smoke {
-				state := "pass"
-				switch {
-				case s.Skipped:
-					state = "skipped"
-				case !s.Passed:
-					state = "fail"
-				}
-				line := s.Name + ": " + state
-				if s.Output != "" {
-					line += " (" + s.Output + ")"
-				}
-				got = append(got, line)
-			}
-			all := strings.Join(got, "\n")
+			all := smokeLines(d)
 			for _, w := range tc.want {
 				if !strings.Contains(all, w) {
 					t.Errorf("smoke results lack %q:\n%s", w, all)
@@ -154,40 +126,12 @@ schema:
 			}
 			files := h.tree(version{gen: 2, orders: tc.orders})
 			files["contracts/orders.yaml"] = contract
-			tree := mapTree{}
-			for k, c := range files {
-				tree[k] = []byte(c)
-			}
-			rel, err := release.Build(tree, h.cfg, release.Meta{SHA: h.repo.Commit("main", files, "contract", "alice"), PR: 1, Risk: "low"}, time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := release.Publish(ctx, h.arts, rel, tree); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.Register(ctx, rel); err != nil {
-				t.Fatal(err)
-			}
+			rel := h.release(e, files, "contract", 1)
 			d, _ := e.Deploy(ctx, Request{ReleaseID: rel.ID, Env: "prod", Actor: "carol"})
 			if d == nil || d.State != tc.wantState {
 				t.Fatalf("deployment = %+v, want %s", d, tc.wantState)
 			}
-			var got []string
-			for _, s := range d.Details.Smoke {
-				state := "pass"
-				switch {
-				case s.Skipped:
-					state = "skipped"
-				case !s.Passed:
-					state = "fail"
-				}
-				line := s.Name + ": " + state
-				if s.Output != "" {
-					line += " (" + s.Output + ")"
-				}
-				got = append(got, line)
-			}
-			all := strings.Join(got, "\n")
+			all := smokeLines(d)
 			for _, w := range tc.want {
 				if !strings.Contains(all, w) {
 					t.Errorf("smoke results lack %q:\n%s", w, all)
@@ -195,4 +139,45 @@ schema:
 			}
 		})
 	}
+}
+
+// release builds, publishes and registers the release of files, committed
+// to main as msg.
+func (h *harness) release(e *Engine, files map[string]string, msg string, pr int) *release.Release {
+	h.t.Helper()
+	tree := mapTree{}
+	for k, c := range files {
+		tree[k] = []byte(c)
+	}
+	rel, err := release.Build(tree, h.cfg, release.Meta{SHA: h.repo.Commit("main", files, msg, "alice"), PR: pr, Risk: "low"}, time.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := release.Publish(context.Background(), h.arts, rel, tree); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := e.Register(context.Background(), rel); err != nil {
+		h.t.Fatal(err)
+	}
+	return rel
+}
+
+// smokeLines lists d's smoke results as "name: pass|fail|skipped (output)".
+func smokeLines(d *Deployment) string {
+	var out []string
+	for _, s := range d.Details.Smoke {
+		state := "pass"
+		switch {
+		case s.Skipped:
+			state = "skipped"
+		case !s.Passed:
+			state = "fail"
+		}
+		line := s.Name + ": " + state
+		if s.Output != "" {
+			line += " (" + s.Output + ")"
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
