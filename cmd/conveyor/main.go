@@ -24,6 +24,7 @@ Usage:
   conveyor health                     deployment frequency, lead time, failures, restores
   conveyor freshness --env ENV        contracted datasets' age against their SLAs
   conveyor drift --repo DIR           what a plan of the merged Terraform would change per environment
+  conveyor failures --env ENV         DAG runs that failed in an environment's MWAA, with their tasks
   conveyor audit verify|list          check and read the hash-chained audit log
   conveyor demo                       the whole flow on embedded defaults
 
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runFreshness(ctx, rest, stdout, stderr)
 	case "drift":
 		return runDrift(ctx, rest, stdout, stderr)
+	case "failures":
+		return runFailures(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
