@@ -15,8 +15,36 @@ import (
 	"github.com/parcelflow/conveyor/timeline"
 )
 
-// commandAction prefixes the identifiers of buttons that run a command.
-const commandAction = "cmd:"
+// commandAction prefixes the identifiers of buttons that run a command:
+// "c:p:<env>" promotes, "c:r:<env>" rolls back, "c:s" is /status. GitHub
+// allows 20 characters, so the verbs are one letter, leaving 16 for the
+// environment's name ("production" fits).
+const commandAction = "c:"
+
+// legacyCommandAction prefixed the identifiers of buttons offered before
+// they were shortened; a press on such a button still runs.
+const legacyCommandAction = "cmd:"
+
+// buttonVerbs maps an identifier's verb to its command.
+var buttonVerbs = map[string]string{"p": "promote", "r": "rollback", "s": "status"}
+
+// buttonCommand is the command text (without "/") a button identifier
+// stands for, or "" when id is not a command button.
+func buttonCommand(id string) string {
+	if text, ok := strings.CutPrefix(id, legacyCommandAction); ok {
+		return text
+	}
+	rest, ok := strings.CutPrefix(id, commandAction)
+	if !ok {
+		return ""
+	}
+	verb, env, _ := strings.Cut(rest, ":")
+	cmd, ok := buttonVerbs[verb]
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(cmd + " " + env)
+}
 
 // commandButtons offers the common commands as buttons on an approved PR's
 // conveyor/policy run: promote to the first two environments of the chain
@@ -31,11 +59,8 @@ func (b *Base) commandButtons(envs []string, deployed string) []timeline.Action 
 	}
 	var out []timeline.Action
 	if deployed != "" {
-		label := "Roll back " + deployed
-		if len(label) > 20 {
-			label = "Roll back"
-		}
-		if a := (timeline.Action{Label: label, Description: "Run /rollback " + deployed, Identifier: commandAction + "rollback " + deployed}); a.Validate() == nil {
+		label := fitLabel("Roll back "+deployed, "Roll back")
+		if a := (timeline.Action{Label: label, Description: "Run /rollback " + deployed, Identifier: commandAction + "r:" + deployed}); a.Validate() == nil {
 			out = append(out, a)
 		}
 	}
@@ -45,12 +70,23 @@ func (b *Base) commandButtons(envs []string, deployed string) []timeline.Action 
 			past = env == deployed
 			continue
 		}
-		a := timeline.Action{Label: "Promote to " + env, Description: "Run /promote " + env, Identifier: commandAction + "promote " + env}
+		a := timeline.Action{Label: fitLabel("Promote to "+env, "Promote "+env, "Promote"), Description: "Run /promote " + env, Identifier: commandAction + "p:" + env}
 		if a.Validate() == nil {
 			out = append(out, a)
 		}
 	}
-	return append(out, timeline.Action{Label: "Status", Description: "Run /status", Identifier: commandAction + "status"})
+	return append(out, timeline.Action{Label: "Status", Description: "Run /status", Identifier: commandAction + "s"})
+}
+
+// fitLabel is the first of labels within GitHub's 20 characters for a
+// button; the description names the environment in full.
+func fitLabel(labels ...string) string {
+	for _, l := range labels {
+		if len(l) <= 20 {
+			return l
+		}
+	}
+	return labels[len(labels)-1]
 }
 
 // offerRollback puts "Roll back <env>" on the PR's approved conveyor/policy
@@ -98,8 +134,8 @@ func buttonRecordKey(deliveryID string) int64 {
 // It reports false when the press is not a command button.
 func (h *CheckRun) commandPress(ctx context.Context, logger zerolog.Logger, ev *github.CheckRunEvent, deliveryID string) (bool, error) {
 	id := ev.GetRequestedAction().Identifier
-	text, ok := strings.CutPrefix(id, commandAction)
-	if !ok || ev.GetCheckRun().GetName() != policy.PolicyCheckName {
+	text := buttonCommand(id)
+	if text == "" || ev.GetCheckRun().GetName() != policy.PolicyCheckName {
 		return false, nil
 	}
 	if !h.policyEnabled() {
