@@ -120,25 +120,7 @@ func FuzzJSONPolicy(f *testing.F) {
 	f.Add([]byte(`{"resource": {"aws_s3_bucket": {"b": [{"bucket": "x"}, {"bucket": "${var.y}"}]}}}`), []byte(`[]`))
 	f.Add([]byte(`{"resource": {"aws_iam_policy": {"p": {"policy": "${jsonencode({Statement = {Effect = \"Allow\", Action = \"*\"}})}"}}}}`), []byte(`{"a": {"password": "x"}}`))
 	f.Add([]byte(`{"module": {"m": {"source": "./m", "providers": {"aws": "aws.x"}}}, "moved": {"from": "a.b", "to": "%{ if"}}`), []byte(`{"x": "${"}`))
-	cfg, err := config.ParseRepo(".conveyor.yml", []byte(`components:
-  - {name: infra, kind: terraform, paths: ["stack/**"], stacks: [{path: stack, var_files: {dev: stack/dev.tfvars.json}}]}
-environments:
-  - {name: dev, aws_account_id: "111111111111"}
-  - {name: prod, aws_account_id: "333333333333"}
-`))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, tf, tfvars []byte) {
-		tree := checks.MapTree{"stack/main.tf.json": tf, "stack/dev.tfvars.json": tfvars}
-		a := Analyze(tree, cfg, Stacks(cfg, tree))
-		for _, fd := range a.Findings {
-			if fd.Path == "" || fd.Rule == "" || fd.Message == "" || fd.Severity == "" {
-				t.Fatalf("unlocated finding %+v", fd)
-			}
-		}
-		_ = DiffResources(checks.MapTree{}, tree, Stack{Path: "stack"})
-	})
+	fuzzStack(f, "main.tf.json", "dev.tfvars.json")
 }
 
 // TestJSONVarFiles: a .tfvars.json var file, which the config accepts, is

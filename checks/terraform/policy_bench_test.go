@@ -26,13 +26,20 @@ func FuzzPolicy(f *testing.F) {
 	f.Add([]byte(`resource "aws_iam_policy" "p" { policy = jsonencode({Statement = {Effect = "Allow", Action = "*", Resource = "*"}}) }`), []byte(""))
 	f.Add([]byte("resource \"aws_iam_policy\" \"p\" {\n policy = <<EOF\n{\"Statement\": [{\"Action\": \"${x}\"}]}\nEOF\n}\n"), []byte("a = {password = \"x\"}"))
 	f.Add([]byte(`locals { a = local.b, b = local.a } resource "aws_s3_bucket" "b" { tags = merge(local.a, var.t) }`), []byte(`t = 1`))
+	fuzzStack(f, "main.tf", "dev.tfvars")
+}
+
+// fuzzStack analyzes one stack of a main file and a var file, named with
+// the syntax's extensions, built from the fuzzer's two inputs: the policy
+// must never panic, and every finding must be located.
+func fuzzStack(f *testing.F, mainFile, varFile string) {
 	cfg, err := config.ParseRepo(".conveyor.yml", []byte(`components:
   - name: infra
     kind: terraform
     paths: ["stack/**"]
     stacks:
       - path: stack
-        var_files: {dev: stack/dev.tfvars}
+        var_files: {dev: stack/`+varFile+`}
 environments:
   - {name: dev, aws_account_id: "111111111111"}
   - {name: prod, aws_account_id: "333333333333"}
@@ -41,7 +48,7 @@ environments:
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, tf, tfvars []byte) {
-		tree := checks.MapTree{"stack/main.tf": tf, "stack/dev.tfvars": tfvars}
+		tree := checks.MapTree{"stack/" + mainFile: tf, "stack/" + varFile: tfvars}
 		a := Analyze(tree, cfg, Stacks(cfg, tree))
 		for _, fd := range a.Findings {
 			if fd.Path == "" || fd.Rule == "" || fd.Message == "" || fd.Severity == "" {
