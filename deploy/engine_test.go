@@ -400,15 +400,7 @@ func TestRacingDeploymentsAndFencing(t *testing.T) {
 	t.Run("a stale holder cannot write after losing the lock", func(t *testing.T) {
 		slow := h.engine("engine-slow", 200*time.Millisecond)
 		v2 := h.build(slow, version{gen: 2, changed: map[int]string{0: "v2\n"}}, "low", 2)
-		paused := make(chan struct{})
-		resume := make(chan struct{})
-		slow.afterStep = func(d *Deployment, step string) error {
-			if step == "apply:warehouse" {
-				close(paused)
-				<-resume
-			}
-			return nil
-		}
+		paused, resume := pauseAfter(slow, "apply:warehouse")
 		var d *Deployment
 		var derr error
 		done := make(chan struct{})
@@ -495,14 +487,7 @@ func TestResumeLeavesLiveDeploymentsAlone(t *testing.T) {
 	a := h.engine("engine-a", 300*time.Millisecond)
 	b := h.engine("engine-b", 300*time.Millisecond)
 	v1 := h.build(a, version{gen: 1}, "low", 1)
-	paused, resume := make(chan struct{}), make(chan struct{})
-	a.afterStep = func(d *Deployment, step string) error {
-		if step == "apply:dags" {
-			close(paused)
-			<-resume
-		}
-		return nil
-	}
+	paused, resume := pauseAfter(a, "apply:dags")
 	var d *Deployment
 	var derr error
 	done := make(chan struct{})
@@ -819,4 +804,18 @@ func TestRepeatedContentNamesTheCommitThatShipsIt(t *testing.T) {
 	if last := h.repo.Deployments(); last[len(last)-1].SHA != v2.SHA {
 		t.Fatalf("rollback's GitHub deployment ref %s, want %s", last[len(last)-1].SHA, v2.SHA)
 	}
+}
+
+// pauseAfter stops e's deployments after step until resume is closed;
+// paused is closed when one gets there.
+func pauseAfter(e *Engine, step string) (paused, resume chan struct{}) {
+	paused, resume = make(chan struct{}), make(chan struct{})
+	e.afterStep = func(_ *Deployment, s string) error {
+		if s == step {
+			close(paused)
+			<-resume
+		}
+		return nil
+	}
+	return paused, resume
 }
