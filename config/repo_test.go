@@ -49,6 +49,8 @@ func TestRepoConfigErrorsAreLocated(t *testing.T) {
 		{"bad freeze", "freeze:\n  - environments: [prod]\n    from: Friday at four\n    to: Mon 08:00\n", ".conveyor.yml:2:5: freeze[0]"},
 		{"syntax", "components: [\n", ".conveyor.yml:"},
 		{"account id", "environments:\n  - name: dev\n    aws_account_id: \"12\"\n", "12 digits"},
+		{"restore points kept", "deploy:\n  keep_restore_points: -1\n", ".conveyor.yml:2:3: deploy.keep_restore_points: must be at least 1"},
+		{"kafka iam", "environments:\n  - name: dev\n    kafka: {brokers: [b:9098], iam: sometimes}\n", ".conveyor.yml:3:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
