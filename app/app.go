@@ -67,6 +67,7 @@ type App struct {
 	Redactor *timeline.Redactor
 
 	stopResuming context.CancelFunc
+	resuming     <-chan struct{}
 }
 
 // New wires the App. Nothing starts until Start.
@@ -189,17 +190,26 @@ func (a *App) Handler() http.Handler { return a.Webhook.Handler() }
 // Start starts the inbox workers (and resumes unfinished deliveries) and
 // the loop that resumes deployments a crash left in flight.
 func (a *App) Start(ctx context.Context) error {
+	if err := a.Webhook.Start(ctx); err != nil {
+		return err
+	}
 	rctx, stop := context.WithCancel(ctx)
-	a.stopResuming = stop
-	a.Deploys.StartResuming(rctx)
-	return a.Webhook.Start(ctx)
+	a.stopResuming, a.resuming = stop, a.Deploys.StartResuming(rctx)
+	return nil
 }
 
 // Shutdown stops accepting work and resuming deployments, and waits for
-// in-flight work, within ctx.
+// in-flight work and the resume loop, within ctx.
 func (a *App) Shutdown(ctx context.Context) error {
 	if a.stopResuming != nil {
 		a.stopResuming()
 	}
-	return a.Webhook.Shutdown(ctx)
+	err := a.Webhook.Shutdown(ctx)
+	if a.resuming != nil {
+		select {
+		case <-a.resuming:
+		case <-ctx.Done():
+		}
+	}
+	return err
 }

@@ -157,14 +157,18 @@ func (d *Deploys) Flow(ctx context.Context, m handlers.Merge, releaseID string, 
 // StartResuming resumes, now and then every half lease until ctx ends, the
 // deployments a crash or a restart left in flight in any repository, once
 // their lease has lapsed. Without it an environment whose deployment died
-// would refuse /promote and /rollback until the next merge. A nil Deploys
-// (a server without deploys) does nothing.
-func (d *Deploys) StartResuming(ctx context.Context) {
+// would refuse /promote and /rollback until the next merge. The returned
+// channel closes when the loop has stopped. A nil Deploys (a server
+// without deploys) does nothing.
+func (d *Deploys) StartResuming(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
 	if d == nil {
-		return
+		close(done)
+		return done
 	}
 	every := d.lease() / 2
 	go func() {
+		defer close(done)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -178,6 +182,7 @@ func (d *Deploys) StartResuming(ctx context.Context) {
 			}
 		}
 	}()
+	return done
 }
 
 func (d *Deploys) lease() time.Duration {

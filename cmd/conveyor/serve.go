@@ -15,7 +15,6 @@ import (
 
 	"github.com/parcelflow/conveyor/app"
 	"github.com/parcelflow/conveyor/config"
-	"github.com/parcelflow/conveyor/handlers/webhook"
 	"github.com/parcelflow/conveyor/store"
 )
 
@@ -82,13 +81,13 @@ func serve(ctx context.Context, cfg *config.ServerConfig, logger zerolog.Logger)
 	if err != nil {
 		return err
 	}
-	srv := a.Webhook
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second, // a 25 MB body over a slow link
 		WriteTimeout:      60 * time.Second,
@@ -113,13 +112,13 @@ func serve(ctx context.Context, cfg *config.ServerConfig, logger zerolog.Logger)
 	case serveErr = <-served:
 		logger.Error().Err(serveErr).Msg("HTTP server failed; shutting down")
 	}
-	return errors.Join(serveErr, shutdown(httpSrv, srv, cfg.ShutdownTimeout.D(), logger))
+	return errors.Join(serveErr, shutdown(httpSrv, a, cfg.ShutdownTimeout.D(), logger))
 }
 
 // shutdown stops accepting requests, lets in-flight ones answer, then drains
 // the workers, all within timeout. The workers get the time left minus the
 // second they need to hand interrupted deliveries back to the inbox.
-func shutdown(httpSrv *http.Server, srv *webhook.Server, timeout time.Duration, logger zerolog.Logger) error {
+func shutdown(httpSrv *http.Server, srv interface{ Shutdown(context.Context) error }, timeout time.Duration, logger zerolog.Logger) error {
 	deadline := time.Now().Add(timeout)
 	hctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
