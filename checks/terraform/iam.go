@@ -103,12 +103,33 @@ func (c condition) restricts(kind policyKind, principalType string) bool {
 	if !named {
 		return false
 	}
+	if len(c.values) == 0 {
+		return false
+	}
+	// Values are alternatives: one that any caller meets opens the policy.
 	for _, v := range c.values {
-		if strings.Trim(v, "*?") != "" {
+		if !namesSomeone(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// genericParts are the words of ARNs and token subjects that name no one:
+// "arn:aws:iam::*:role/*" or "repo:*" match any account or repository.
+var genericParts = map[string]bool{"arn": true, "aws": true, "aws-us-gov": true, "aws-cn": true, "iam": true, "sts": true,
+	"role": true, "user": true, "root": true, "assumed-role": true, "repo": true, "ref": true, "refs": true, "heads": true,
+	"tags": true, "environment": true, "pull_request": true}
+
+// namesSomeone reports whether a condition value, wildcards aside, still
+// names an account, organization, repository or principal.
+func namesSomeone(v string) bool {
+	for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ':' || r == '/' || r == '*' || r == '?' }) {
+		if !genericParts[strings.ToLower(part)] {
 			return true
 		}
 	}
-	return false // only wildcards: matches every caller
+	return false
 }
 
 // restricted reports whether any of the statement's conditions restricts its
