@@ -214,9 +214,13 @@ func ParseCommands(body string) ([]Command, []ParseError) {
 			continue
 		}
 		if inComment {
-			if strings.Contains(line, "-->") {
-				inComment = false
+			// What follows the comment's close is read as text, and may open
+			// another comment; a line that had a comment in it starts no command.
+			i := strings.Index(line, "-->")
+			if i < 0 {
+				continue
 			}
+			_, inComment = stripHTMLComments(line[i+3:])
 			continue
 		}
 		if indent >= 4 {

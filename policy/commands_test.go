@@ -39,6 +39,8 @@ func TestParseCommands(t *testing.T) {
 			want: []Command{{Name: "lock", Line: 1, Raw: "/lock prod  train", Env: "prod", Reason: "train"}, {Name: "status", Line: 2, Raw: "/status"}}},
 		{name: "html comment closed then opened again", body: "a <!-- x --> b <!-- y\n/promote prod\n--> done\n/status",
 			want: []Command{{Name: "status", Line: 4, Raw: "/status"}}},
+		{name: "a comment that closes and reopens on one line keeps hiding", body: "<!-- x\ny --> <!-- z\n/promote prod\n-->\n/status",
+			want: []Command{{Name: "status", Line: 5, Raw: "/status"}}},
 		{name: "comment opener in a code span is text", body: "type `<!--` to hide text\n/status", want: []Command{{Name: "status", Line: 2, Raw: "/status"}}},
 		{name: "comment opener after unmatched backticks still opens", body: "a ` b <!-- c\n/promote prod\n-->"},
 		{name: "crlf", body: "/unfreeze prod\r\n", want: []Command{{Name: "unfreeze", Line: 1, Raw: "/unfreeze prod", Env: "prod"}}},
