@@ -398,6 +398,11 @@ func parseRollback(c *Command, args []string) error {
 		case releaseRef.MatchString(args[1]):
 			c.Release = strings.ToLower(args[1])
 			args = args[2:]
+		case strings.ContainsAny(args[1], "0123456789"):
+			// A word with digits after "to" was meant as a release (a typo
+			// in a SHA, a version tag): rolling back to the previous release
+			// instead would do what nobody asked.
+			return fmt.Errorf("%q is not a release: give its ID or a commit SHA, at least 7 hex characters", args[1])
 		}
 		// "/rollback prod to be safe": "to" starts the reason.
 	}

@@ -55,10 +55,14 @@ func TestParseCommands(t *testing.T) {
 			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to be safe", Env: "prod", Reason: "to be safe"}}},
 		{name: "rollback to a word of hex letters too short", body: "/rollback prod to face the incident",
 			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to face the incident", Env: "prod", Reason: "to face the incident"}}},
+		// A word with digits after "to" was meant as a release: refused, not
+		// read as the reason of a rollback to the previous release.
 		{name: "rollback to a name that is not a release ID", body: "/rollback prod to r-20260301-abc123 orders doubled",
-			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to r-20260301-abc123 orders doubled", Env: "prod", Reason: "to r-20260301-abc123 orders doubled"}}},
+			errLines: []int{1}, errMsg: `"r-20260301-abc123" is not a release`},
 		{name: "rollback too short a hex prefix", body: "/rollback prod to abc123",
-			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod to abc123", Env: "prod", Reason: "to abc123"}}},
+			errLines: []int{1}, errMsg: `"abc123" is not a release`},
+		{name: "rollback to a mistyped SHA", body: "/rollback prod to 3f9a0cz",
+			errLines: []int{1}, errMsg: "at least 7 hex characters"},
 		{name: "rollback reason mentioning to later", body: "/rollback prod back to yesterday",
 			want: []Command{{Name: "rollback", Line: 1, Raw: "/rollback prod back to yesterday", Env: "prod", Reason: "back to yesterday"}}},
 		{name: "rollback with reason only", body: "/rollback staging broken dashboards",
