@@ -31,7 +31,9 @@ type DbtCommand struct {
 }
 
 var (
-	dbtCmdRe   = regexp.MustCompile(`\bdbt\b[^"'\n{}]*?\s(?:run|build|test|seed|snapshot|compile|ls|list)\b[^"'\n]*`)
+	// dbt, its global flags (--no-use-colors, --log-format json), then the
+	// subcommand: prose that mentions dbt is no command.
+	dbtCmdRe   = regexp.MustCompile(`\bdbt(?:\s+--?[A-Za-z][\w-]*(?:[= ][\w./-]+)??)*\s+(?:run|build|test|seed|snapshot|compile|ls|list)\b[^"'\n]*`)
 	constRe    = regexp.MustCompile(`(?m)^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*f?["']([^"'\n]*)["']\s*$`)
 	interpRe   = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 	dagIDRe    = regexp.MustCompile(`(?:dag_id\s*=\s*|\bDAG\(\s*)["']([A-Za-z0-9_.\-]+)["']`)
@@ -98,9 +100,18 @@ func expandConstants(text string) string {
 			return ref
 		})
 	}
-	// Constants may be built from constants (DBT from DBT_DIR): two rounds.
-	for name, v := range consts {
-		consts[name] = expand(v)
+	// Constants may be built from constants (DBT from DBT_DIR): expand
+	// until nothing changes, a bounded number of rounds.
+	for range len(consts) {
+		changed := false
+		for name, v := range consts {
+			if e := expand(v); e != v {
+				consts[name], changed = e, true
+			}
+		}
+		if !changed {
+			break
+		}
 	}
 	return expand(text)
 }
