@@ -35,17 +35,18 @@ type Hazard struct {
 }
 
 var (
-	copyIntoRe      = regexp.MustCompile(`(?is)\bcopy\s+into\s+([A-Za-z0-9_$."]+)`)
-	copyStmtRe      = regexp.MustCompile(`(?is)\bcopy\s+into\b[^;]*`)
-	forceRe         = regexp.MustCompile(`(?i)\bforce\s*=\s*true\b`)
-	loadUncertainRe = regexp.MustCompile(`(?i)\bload_uncertain_files\s*=\s*true\b`)
-	createReplaceRe = regexp.MustCompile(`(?is)\bcreate\s+or\s+replace\s+(?:transient\s+|temporary\s+|temp\s+)?table\s+(?:if\s+not\s+exists\s+)?([A-Za-z0-9_$."]+)`)
-	dropTableRe     = regexp.MustCompile(`(?is)\bdrop\s+table\s+(?:if\s+exists\s+)?([A-Za-z0-9_$."]+)`)
-	createTableRe   = regexp.MustCompile(`(?is)\bcreate\s+(?:transient\s+)?table\s+(?:if\s+not\s+exists\s+)?([A-Za-z0-9_$."]+)`)
-	mergeRe         = regexp.MustCompile(`(?is)\bmerge\s+into\s+([A-Za-z0-9_$."]+)(?:\s+(?:as\s+)?([A-Za-z_][A-Za-z0-9_]*))?\s+using\s+`)
-	onEqRe          = regexp.MustCompile(`(?i)([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)`)
-	rowNumberRe     = regexp.MustCompile(`(?is)row_number\s*\(\s*\)\s*over\s*\(\s*partition\s+by\s+([^)]*?)\s+order\s+by`)
-	groupByRe       = regexp.MustCompile(`(?is)\bgroup\s+by\s+([^)]*)`)
+	copyIntoRe       = regexp.MustCompile(`(?is)\bcopy\s+into\s+([A-Za-z0-9_$."]+)`)
+	copyStmtRe       = regexp.MustCompile(`(?is)\bcopy\s+into\b[^;]*`)
+	forceRe          = regexp.MustCompile(`(?i)\bforce\s*=\s*true\b`)
+	loadUncertainRe  = regexp.MustCompile(`(?i)\bload_uncertain_files\s*=\s*true\b`)
+	createReplaceRe  = regexp.MustCompile(`(?is)\bcreate\s+or\s+replace\s+(?:transient\s+|temporary\s+|temp\s+)?table\s+(?:if\s+not\s+exists\s+)?([A-Za-z0-9_$."]+)`)
+	dropTableRe      = regexp.MustCompile(`(?is)\bdrop\s+table\s+(?:if\s+exists\s+)?([A-Za-z0-9_$."]+)`)
+	createTableRe    = regexp.MustCompile(`(?is)\bcreate\s+(?:transient\s+)?table\s+(?:if\s+not\s+exists\s+)?([A-Za-z0-9_$."]+)`)
+	mergeRe          = regexp.MustCompile(`(?is)\bmerge\s+into\s+([A-Za-z0-9_$."]+)(?:\s+(?:as\s+)?([A-Za-z_][A-Za-z0-9_]*))?\s+using\s+`)
+	onEqRe           = regexp.MustCompile(`(?i)([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)`)
+	rowNumberRe      = regexp.MustCompile(`(?is)row_number\s*\(\s*\)\s*over\s*\(\s*partition\s+by\s+([^)]*?)\s+order\s+by`)
+	groupByRe        = regexp.MustCompile(`(?is)\bgroup\s+by\s+([^)]*)`)
+	selectDistinctRe = regexp.MustCompile(`(?is)^\s*select\s+distinct\b`)
 )
 
 // normName reduces a table name to schema.table (or table) in lower case, so
@@ -77,15 +78,7 @@ func lineOf(s string, off int) int { return strings.Count(s[:off], "\n") + 1 }
 // hazard patterns are case-insensitive regexps, which cannot skip ahead to a
 // literal; most model SQL holds none of their keywords, and this check lets
 // the scan skip it.
-func hasWord(s, word string) bool {
-	first, n := word[0], len(word)
-	for i := 0; i+n <= len(s); i++ {
-		if s[i]|0x20 == first && strings.EqualFold(s[i:i+n], word) {
-			return true
-		}
-	}
-	return false
-}
+func hasWord(s, word string) bool { return indexFold(s, word, false) >= 0 }
 
 // CopyTargets are the tables the files COPY INTO.
 func CopyTargets(files []File) []string {
@@ -205,10 +198,10 @@ func mergeProblem(sql string, m []int) string {
 		after = rest[strings.Index(rest, fields[0])+len(fields[0]):]
 	}
 	on := after
-	if i := indexFold(after, " on "); i >= 0 {
-		on = after[i+4:]
+	if i := indexFold(after, "on", true); i >= 0 {
+		on = after[i+2:]
 	}
-	if i := indexFold(on, "when"); i >= 0 {
+	if i := indexFold(on, "when", true); i >= 0 {
 		on = on[:i]
 	}
 	var keys []string
@@ -232,7 +225,7 @@ func dedupedOn(source string, keys []string) bool {
 	low := strings.ToLower(source)
 	covers := func(list string) bool {
 		for _, k := range keys {
-			if !regexp.MustCompile(`\b` + regexp.QuoteMeta(k) + `\b`).MatchString(list) {
+			if indexFold(list, k, true) < 0 {
 				return false
 			}
 		}
@@ -243,7 +236,7 @@ func dedupedOn(source string, keys []string) bool {
 			return true
 		}
 	}
-	if regexp.MustCompile(`(?is)^\s*select\s+distinct\b`).MatchString(low) {
+	if selectDistinctRe.MatchString(low) {
 		return true
 	}
 	for _, m := range groupByRe.FindAllStringSubmatch(low, -1) {
@@ -254,14 +247,24 @@ func dedupedOn(source string, keys []string) bool {
 	return false
 }
 
-// indexFold is strings.Index ignoring ASCII case, with offsets into s
-// itself: lowering s first would move them wherever lowering changes a
-// character's length (invalid UTF-8, some non-ASCII letters).
-func indexFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return i
+// indexFold is strings.Index of sub (lower case ASCII) ignoring case, with
+// offsets into s itself: lowering s first would move them wherever lowering
+// changes a character's length (invalid UTF-8, some non-ASCII letters).
+// With whole, sub must stand as a word: "when" is not found in whenever_id.
+func indexFold(s, sub string, whole bool) int {
+	first, n := sub[0], len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if s[i]|0x20 != first || !strings.EqualFold(s[i:i+n], sub) {
+			continue
 		}
+		if whole && (i > 0 && isWordByte(s[i-1]) || i+n < len(s) && isWordByte(s[i+n])) {
+			continue
+		}
+		return i
 	}
 	return -1
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }

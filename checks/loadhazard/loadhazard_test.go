@@ -63,3 +63,13 @@ func TestScanMergeWithInvalidUTF8(t *testing.T) {
 		t.Fatalf("hazards = %+v, want the MERGE not de-duplicated on id", hs)
 	}
 }
+
+// WHEN and ON are words: a key named whenever_id, or a source named
+// conversions, does not end or start the ON clause.
+func TestMergeClausesAreWords(t *testing.T) {
+	sql := "merge into t using conversions s on t.whenever_id = s.whenever_id when matched then update set x = 1"
+	hs := Scan([]File{{Path: "x.sql", SQL: sql}}, nil)
+	if len(hs) != 1 || hs[0].Kind != MergeNotDeduped || !strings.Contains(hs[0].Message, "whenever_id") {
+		t.Fatalf("hazards = %+v, want the MERGE not de-duplicated on whenever_id", hs)
+	}
+}
