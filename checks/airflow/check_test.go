@@ -213,6 +213,15 @@ func TestChanges(t *testing.T) {
 			concl: checks.Failure,
 		},
 		{
+			name: "a one-line COPY with escaped newlines, in mixed case",
+			change: func(t *testing.T, h checks.MapTree) {
+				edit(t, h, "dags/orders_postgres_to_snowflake.py", `MERGE_SQL = """`,
+					"RELOAD_SQL = \"Copy Into STAGING.ORDERS_RAW\\nFrom @RAW.ORDERS_STAGE\\nForce = True\"\n\nMERGE_SQL = \"\"\"")
+			},
+			anns:  []string{"dags/orders_postgres_to_snowflake.py:30 sql-copy-force"},
+			concl: checks.Failure,
+		},
+		{
 			name: "syntax error",
 			change: func(t *testing.T, h checks.MapTree) {
 				edit(t, h, "dags/dbt_orders_build.py", `    done = EmptyOperator(task_id="done")`, `    done = EmptyOperator(task_id="done"`)

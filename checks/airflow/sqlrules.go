@@ -1,8 +1,8 @@
 package airflow
 
 import (
-	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/parcelflow/conveyor/checks/loadhazard"
 )
@@ -15,14 +15,13 @@ var sqlHazardRules = map[string]string{
 	loadhazard.MergeNotDeduped: RuleSQLMergeNotDeduped,
 }
 
-// sqlKeywords start the statements a duplicate load hides in; a string
-// holding none of them is not SQL worth scanning.
-var sqlKeywords = [][]byte{[]byte("copy"), []byte("COPY"), []byte("merge"), []byte("MERGE"), []byte("create"), []byte("CREATE"), []byte("drop"), []byte("DROP")}
+var escapedBlanks = strings.NewReplacer(`\n`, "  ", `\t`, "  ", `\r`, "  ")
 
 // sqlRules scans the SQL a DAG file holds in its string literals (the
 // statements its operators run) for ways to load the same data twice, as
 // the dbt check does for models. The tables the file COPY INTO are its
-// load targets.
+// load targets. Each literal is scanned as written, quotes and escapes
+// included, so a finding's line in it is its line in the file.
 func sqlRules(in *interp, t *ptree) {
 	var files []loadhazard.File
 	var nodes []int32
@@ -31,18 +30,9 @@ func sqlRules(in *interp, t *ptree) {
 		if x.kind != "string" {
 			continue
 		}
-		raw := t.src[x.start:x.end]
-		hit := false
-		for _, k := range sqlKeywords {
-			if bytes.Contains(raw, k) {
-				hit = true
-				break
-			}
-		}
-		if !hit {
-			continue
-		}
-		files = append(files, loadhazard.File{Path: strconv.Itoa(len(nodes)), SQL: stringLiteral(t, n)})
+		// Escaped whitespace reads as the blanks it stands for, at the same
+		// length, so keywords stay apart and columns stay put.
+		files = append(files, loadhazard.File{Path: strconv.Itoa(len(nodes)), SQL: escapedBlanks.Replace(string(t.src[x.start:x.end]))})
 		nodes = append(nodes, n)
 	}
 	if len(files) == 0 {
