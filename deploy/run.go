@@ -323,8 +323,15 @@ func (r *runner) do(ctx context.Context, step string) (msg string, skipped bool,
 	if comp.Commands.Apply == "" {
 		return "no apply command configured", true, nil
 	}
-	if comp.Kind == config.KindStreaming && comp.Streaming != nil && r.t.Kafka != nil {
-		return r.streaming(ctx, comp)
+	if comp.Kind == config.KindStreaming && comp.Streaming != nil {
+		if r.t.Kafka != nil {
+			return r.streaming(ctx, comp)
+		}
+		msg, skipped, err := r.command(ctx, comp, "apply", comp.Commands.Apply)
+		if err == nil {
+			msg += fmt.Sprintf("; consumer group %s's offsets were not checked: %s names no kafka.brokers", comp.Streaming.ConsumerGroup, r.d.Env)
+		}
+		return msg, skipped, err
 	}
 	return r.command(ctx, comp, "apply", comp.Commands.Apply)
 }

@@ -75,13 +75,21 @@ func ReadStatus(ctx context.Context, db *store.DB, cfg *config.RepoConfig, now t
 	if err != nil {
 		return nil, err
 	}
+	// Rows recorded before deployments were scoped by repository have none;
+	// they are only shown when no repository is named anywhere.
+	var named []string
+	for _, r := range repos {
+		if r != "" {
+			named = append(named, r)
+		}
+	}
 	repo := ""
-	switch len(repos) {
+	switch len(named) {
 	case 0:
 	case 1:
-		repo = repos[0]
+		repo = named[0]
 	default:
-		return nil, fmt.Errorf("deploy: the store holds deployments of %d repositories (%s): name the one to show", len(repos), strings.Join(repos, ", "))
+		return nil, fmt.Errorf("deploy: the store holds deployments of %d repositories (%s): name the one to show with --repo", len(named), strings.Join(named, ", "))
 	}
 	return ReadRepoStatus(ctx, db, repo, cfg, now)
 }

@@ -116,6 +116,7 @@ func (o *AWSOpener) Open(ctx context.Context, env *config.Environment, s identit
 	if o.Warehouse != nil {
 		w, err := o.Warehouse(ctx, env)
 		if err != nil {
+			t.Close() // what was opened before it (Kafka)
 			return nil, fmt.Errorf("deploy: opening the warehouse of %s: %w", env.Name, err)
 		}
 		t.Warehouse = w

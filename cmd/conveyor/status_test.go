@@ -46,6 +46,22 @@ func TestRunStatus(t *testing.T) {
 		}
 	}
 	db2.Close()
+	// A store whose older rows belong to no repository, and newer to one.
+	dsn3 := "sqlite://" + filepath.Join(dir, "legacy.db")
+	db3, err := store.Open(ctx, dsn3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ repo, id, risk string }{{"", strings.Repeat("c", 64), "low"}, {"parcelflow/data-platform", strings.Repeat("a", 64), "high"}} {
+		m := `{"version":1,"id":"` + p.id + `","sha":"0123456789abcdef","pr":7,"risk":"` + p.risk + `","kinds":{},"files":[],"created_at":"2026-01-01T00:00:00Z"}`
+		if err := db3.PutRelease(ctx, store.Release{ID: p.id, SHA: "0123456789abcdef", PR: 7, Risk: p.risk, Manifest: []byte(m), CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db3.PutPromotion(ctx, store.Promotion{Repo: p.repo, ReleaseID: p.id, Env: "prod", State: "waiting", Reason: p.risk + " risk: waiting for /promote prod", CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db3.Close()
 	cfg := filepath.Join("..", "..", "testdata", "sample-repo", ".conveyor.yml")
 	if _, err := os.Stat(cfg); err != nil {
 		t.Skip("sample repo config not present")
@@ -63,6 +79,7 @@ func TestRunStatus(t *testing.T) {
 		{"one repository of two", []string{"--db", dsn2, "--repo-config", cfg, "--repo", "parcelflow/data-platform"}, 0, "pending aaaaaaaaaaaa: high risk"},
 		{"the other repository", []string{"--db", dsn2, "--repo-config", cfg, "--repo", "parcelflow/streaming"}, 0, "pending bbbbbbbbbbbb: low risk"},
 		{"two repositories need --repo", []string{"--db", dsn2, "--repo-config", cfg}, 1, ""},
+		{"rows from before repositories were named do not count as one", []string{"--db", dsn3, "--repo-config", cfg}, 0, "pending aaaaaaaaaaaa: high risk"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
