@@ -361,8 +361,7 @@ func (d *Deploys) registeredRelease(ctx context.Context, e *deploy.Engine, cfg *
 // beforeMerge refuses to take an open PR's release into the last
 // environment of the chain: production runs what the default branch holds.
 func beforeMerge(cfg *config.RepoConfig, pr handlers.PullRequestRef, env string) error {
-	names := cfg.EnvironmentNames()
-	if !pr.Merged && len(names) > 0 && names[len(names)-1] == env {
+	if !pr.Merged && cfg.IsLast(env) {
 		return handlers.Refuse("merge first", "%s takes releases of the default branch; PR #%d is not merged", env, pr.Number)
 	}
 	return nil

@@ -402,6 +402,14 @@ func (c *RepoConfig) Previous(env string) (string, bool) {
 	return "", false
 }
 
+// IsLast reports whether env ends the promotion chain: production, which
+// a high-risk release enters only by a person's /promote, and which GitHub
+// treats as a production environment.
+func (c *RepoConfig) IsLast(env string) bool {
+	n := len(c.Environments)
+	return n > 0 && c.Environments[n-1].Name == env
+}
+
 // ComponentsOfKind returns the components of one kind.
 func (c *RepoConfig) ComponentsOfKind(kind string) []*Component {
 	var out []*Component

@@ -30,8 +30,7 @@ type Payload struct {
 
 // Created creates the GitHub deployment.
 func (r *TimelineReporter) Created(ctx context.Context, d *Deployment) (int64, error) {
-	names := r.Config.EnvironmentNames()
-	prod := len(names) > 0 && names[len(names)-1] == d.Env
+	prod := r.Config.IsLast(d.Env)
 	desc := fmt.Sprintf("%s %s by @%s", d.Kind, release.Short(d.ReleaseID), d.Actor)
 	return r.W.CreateDeployment(ctx, timeline.DeploymentRequest{
 		Ref: d.Details.SHA, Environment: d.Env, ProductionEnvironment: prod, Description: desc,

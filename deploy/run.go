@@ -207,8 +207,7 @@ func (e *Engine) inactivate(ctx context.Context, d *Deployment) {
 	}
 	replaced, why := d.Details.RolledBackRelease, "rolled back to "+release.Short(d.ReleaseID)
 	if replaced == "" {
-		names := e.opts.Config.EnvironmentNames()
-		if len(names) == 0 || names[len(names)-1] != d.Env {
+		if !e.opts.Config.IsLast(d.Env) {
 			return
 		}
 		replaced, why = d.Details.Previous, "replaced by "+release.Short(d.ReleaseID)

@@ -163,7 +163,7 @@ func EvaluatePromotion(in PromotionInput) GateDecision {
 			add(GateAutoPromote, false, "automatic deploys are off (deploy.auto_deploy: false); use /promote %s", in.Env)
 		case !env.AutoPromotes():
 			add(GateAutoPromote, false, "%s takes no automatic promotions (auto_promote: false); use /promote %s", in.Env, in.Env)
-		case risk != RiskLow && isLast(cfg, in.Env):
+		case risk != RiskLow && cfg.IsLast(in.Env):
 			add(GateAutoPromote, false, "the release is %s risk (%s); use /promote %s", risk, strings.Join(in.Release.Risk.Reasons, "; "), in.Env)
 		case risk != RiskLow:
 			add(GateAutoPromote, true, "%s-risk releases flow on their own as far as the environment before the last; %s takes them", risk, in.Env)
@@ -354,11 +354,4 @@ func (d GateDecision) Summary() string {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", icon, g.Name, escapeCell(g.Reason))
 	}
 	return b.String()
-}
-
-// isLast reports whether env ends the promotion chain: the environment a
-// high-risk release never enters without a person's /promote.
-func isLast(cfg *config.RepoConfig, env string) bool {
-	names := cfg.EnvironmentNames()
-	return len(names) > 0 && names[len(names)-1] == env
 }
