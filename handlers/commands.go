@@ -374,27 +374,17 @@ func (r *commandRun) promote(ctx context.Context, req OpRequest) outcome {
 			note = fmt.Sprintf(" The results of %s are those of the PR's head `%.7s`, which was merged as `%.7s`.", strings.Join(carried, ", "), r.pr.HeadSHA, st.Release.SHA)
 		}
 	}
-	freezes, err := r.deps.Policy.Freezes(ctx, r.pr.Owner+"/"+r.pr.Repo, env, r.now())
-	if err != nil {
-		return outcome{state: store.CommandFailed, body: err.Error(), reasons: []string{err.Error()}}
-	}
 	actor := r.actor
-	gd := policy.EvaluatePromotion(policy.PromotionInput{Config: r.cfg, Env: env, Release: st.Release, Checks: statuses, Previous: st.Previous,
-		Lock: st.Lock, Freezes: freezes, Actor: &actor, BreakGlass: req.Command.BreakGlass, Now: r.now()})
-	hash, _ := gateHash(st.Release, statuses, st.Previous, st.Lock, freezes)
-	decision := "allowed"
-	if !gd.Allowed {
-		decision = "refused"
-	}
-	auditErr := r.audit(ctx, policy.Event{Repo: r.pr.Owner + "/" + r.pr.Repo, PR: r.pr.Number, Actor: actor.Login, Action: "gate", Env: env,
-		Delivery: r.delivery, InputsHash: hash, Decision: decision, Reasons: gateReasons(gd), BreakGlass: gd.BreakGlass, Membership: r.membership})
+	gd, auditErr := r.decideGates(ctx, policy.PromotionInput{Config: r.cfg, Env: env, Release: st.Release, Checks: statuses, Previous: st.Previous,
+		Lock: st.Lock, Actor: &actor, BreakGlass: req.Command.BreakGlass, Now: r.now()},
+		policy.Event{Repo: r.pr.Owner + "/" + r.pr.Repo, PR: r.pr.Number, Actor: actor.Login, Action: "gate", Delivery: r.delivery, Membership: r.membership})
 	riskLine := fmt.Sprintf("Release `%s` at `%.7s` is **%s risk**", orDefault(st.Release.ID, "(not built yet)"), st.Release.SHA, risk.Level)
 	if len(risk.Reasons) > 0 {
 		riskLine += ": " + strings.Join(risk.Reasons, "; ")
 	}
 	body := riskLine + "." + note + "\n\n" + gd.Summary()
 	if auditErr != nil {
-		return outcome{state: store.CommandFailed, body: body + "\n\nThe gate decision could not be recorded, so nothing was deployed: " + auditErr.Error(), reasons: []string{auditErr.Error()}}
+		return outcome{state: store.CommandFailed, body: body + "\n\nThe gate decision could not be made or recorded, so nothing was deployed: " + auditErr.Error(), reasons: []string{auditErr.Error()}}
 	}
 	if !gd.Allowed {
 		return outcome{state: store.CommandRefused, body: "Not promoted: a gate failed.\n\n" + body, reasons: gd.Reasons}
@@ -415,16 +405,39 @@ func (r *commandRun) promote(ctx context.Context, req OpRequest) outcome {
 	return out
 }
 
-// gateHash is the audit's hash of what a promotion decision looked at, the
-// same for a /promote and for the merge flow's automatic one.
-func gateHash(rel policy.Release, checks []policy.CheckStatus, prev *policy.EnvState, lock *policy.Lock, freezes []policy.Freeze) (string, error) {
-	return policy.HashInputs(struct {
+// decideGates decides a promotion — a person's /promote, or the merge
+// flow's automatic one (in.Actor nil) — with the freezes on record, and
+// appends the decision to the audit log as ev, with what it looked at. The
+// decision comes back even when it could not be recorded, with the error:
+// nothing may deploy on an unrecorded decision.
+func (b *Base) decideGates(ctx context.Context, in policy.PromotionInput, ev policy.Event) (policy.GateDecision, error) {
+	if b.deps.Policy != nil {
+		fs, err := b.deps.Policy.Freezes(ctx, ev.Repo, in.Env, in.Now)
+		if err != nil {
+			return policy.GateDecision{Env: in.Env}, fmt.Errorf("reading freezes: %w", err)
+		}
+		in.Freezes = fs
+	}
+	gd := policy.EvaluatePromotion(in)
+	hash, err := policy.HashInputs(struct {
 		Release  policy.Release       `json:"release"`
 		Checks   []policy.CheckStatus `json:"checks"`
 		Previous *policy.EnvState     `json:"previous"`
 		Lock     *policy.Lock         `json:"lock"`
 		Freezes  []policy.Freeze      `json:"freezes"`
-	}{rel, checks, prev, lock, freezes})
+	}{in.Release, in.Checks, in.Previous, in.Lock, in.Freezes})
+	if err != nil {
+		return gd, err
+	}
+	ev.Env, ev.InputsHash, ev.Reasons, ev.BreakGlass = in.Env, hash, gateReasons(gd), gd.BreakGlass
+	ev.Decision = "allowed"
+	if !gd.Allowed {
+		ev.Decision = "refused"
+	}
+	if err := b.audit(ctx, ev); err != nil {
+		return gd, fmt.Errorf("recording the gate decision: %w", err)
+	}
+	return gd, nil
 }
 
 func gateReasons(gd policy.GateDecision) []string {

@@ -200,33 +200,16 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 // before anything deploys; a decision that cannot be recorded deploys nothing.
 func (h *Push) gate(m Merge, delivery string) GateFunc {
 	return func(ctx context.Context, g FlowGate) (string, error) {
-		now := h.now()
-		var freezes []policy.Freeze
-		if h.deps.Policy != nil {
-			var err error
-			if freezes, err = h.deps.Policy.Freezes(ctx, m.Owner+"/"+m.Repo, g.Env, now); err != nil {
-				return "", fmt.Errorf("reading freezes: %w", err)
-			}
-		}
 		checks := make([]policy.CheckStatus, len(m.Checks))
 		for i, c := range m.Checks {
 			c.SHA = m.SHA
 			checks[i] = c
 		}
-		rel := policy.Release{ID: g.ReleaseID, SHA: m.SHA, Risk: m.Risk}
-		gd := policy.EvaluatePromotion(policy.PromotionInput{Config: m.Config, Env: g.Env, Release: rel, Checks: checks,
-			Previous: g.Previous, Lock: g.Lock, Freezes: freezes, Now: now})
-		hash, err := gateHash(rel, checks, g.Previous, g.Lock, freezes)
+		gd, err := h.decideGates(ctx, policy.PromotionInput{Config: m.Config, Env: g.Env, Release: policy.Release{ID: g.ReleaseID, SHA: m.SHA, Risk: m.Risk},
+			Checks: checks, Previous: g.Previous, Lock: g.Lock, Now: h.now()},
+			policy.Event{Repo: m.Owner + "/" + m.Repo, PR: m.PR, Actor: m.Actor, Action: "auto-promote", Delivery: delivery})
 		if err != nil {
 			return "", err
-		}
-		decision := "allowed"
-		if !gd.Allowed {
-			decision = "refused"
-		}
-		if err := h.audit(ctx, policy.Event{Repo: m.Owner + "/" + m.Repo, PR: m.PR, Actor: m.Actor, Action: "auto-promote", Env: g.Env,
-			Delivery: delivery, InputsHash: hash, Decision: decision, Reasons: gateReasons(gd)}); err != nil {
-			return "", fmt.Errorf("recording the gate decision: %w", err)
 		}
 		if gd.Allowed {
 			return "", nil
