@@ -32,28 +32,6 @@ type QualityResult struct {
 // made the table named it.
 var plainIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
 
-// metricOf names a library rule's metric the v3.1 way, accepting v3.0's
-// rule names and the common spellings of the same metric.
-func metricOf(q odcs.Quality) string {
-	m := q.Metric
-	if m == "" {
-		m = q.Rule
-	}
-	switch strings.ToLower(strings.ReplaceAll(m, "_", "")) {
-	case "nullvalues", "nullcheck", "notnull", "nullcount":
-		return "nullValues"
-	case "missingvalues":
-		return "missingValues"
-	case "duplicatevalues", "duplicatecount", "unique":
-		return "duplicateValues"
-	case "invalidvalues", "validvalues", "acceptedvalues":
-		return "invalidValues"
-	case "rowcount":
-		return "rowCount"
-	}
-	return m
-}
-
 // qualityRule is one rule to measure: declared, or implied by a property's
 // required or unique.
 type qualityRule struct {
@@ -70,7 +48,7 @@ func qualityRules(o odcs.Object) []qualityRule {
 	name := func(q odcs.Quality, col string) string {
 		n := q.Name
 		if n == "" {
-			n = metricOf(q)
+			n = q.MetricName()
 			if q.Type == "sql" {
 				n = "sql"
 			}
@@ -114,6 +92,8 @@ func measureQuality(ctx context.Context, env envInspector, ct *odcs.Contract, o 
 			v, err := scalar(ctx, env.wh, sql)
 			if err != nil {
 				res.Status, res.Message = "error", err.Error()
+				fs = append(fs, Finding{Rule: RuleQuality, Path: ct.Path, Line: r.q.Line, Contract: ct.ID, Env: env.name,
+					Message: fmt.Sprintf("%s: %s in %s (%s) could not be measured: %v", o.Name, r.name, env.name, rel, err)})
 				break
 			}
 			res.Value = &v
@@ -155,7 +135,7 @@ func compileQuality(r qualityRule, rel string) (sql string, ops map[string][]flo
 		s := strings.NewReplacer("${object}", rel, "{object}", rel, "${property}", r.column, "{property}", r.column).Replace(q.Query)
 		return strings.TrimSuffix(strings.TrimSpace(s), ";"), ops, ""
 	}
-	metric := metricOf(q)
+	metric := q.MetricName()
 	needsColumn := map[string]bool{"nullValues": true, "missingValues": true, "duplicateValues": true, "invalidValues": true}
 	if needsColumn[metric] && r.column == "" {
 		return "", ops, metric + " needs a property"

@@ -91,6 +91,28 @@ type Quality struct {
 	Line int                  `json:"line"`
 }
 
+// MetricName names a library rule's metric the v3.1 way, accepting v3.0's
+// rule names and the common spellings of the same metric.
+func (q Quality) MetricName() string {
+	m := q.Metric
+	if m == "" {
+		m = q.Rule
+	}
+	switch strings.ToLower(strings.ReplaceAll(m, "_", "")) {
+	case "nullvalues", "nullcheck", "notnull", "nullcount":
+		return "nullValues"
+	case "missingvalues":
+		return "missingValues"
+	case "duplicatevalues", "duplicatecount", "unique":
+		return "duplicateValues"
+	case "invalidvalues", "validvalues", "acceptedvalues":
+		return "invalidValues"
+	case "rowcount":
+		return "rowCount"
+	}
+	return m
+}
+
 // qualityOps are the comparison keys of a quality rule.
 var qualityOps = []string{"mustBe", "mustNotBe", "mustBeGreaterThan", "mustBeGreaterOrEqualTo", "mustBeLessThan", "mustBeLessOrEqualTo", "mustBeBetween", "mustNotBeBetween"}
 
@@ -346,8 +368,29 @@ func quality(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []Quality {
 			}
 			qr.Ops[op] = nums
 		}
-		if qr.Type == "sql" && strings.TrimSpace(qr.Query) == "" {
-			bad(q, "a sql quality rule needs a query")
+		switch qr.Type {
+		case "sql":
+			if strings.TrimSpace(qr.Query) == "" {
+				bad(q, "a sql quality rule needs a query")
+			}
+			if len(qr.Ops) == 0 {
+				bad(q, "a sql quality rule needs a comparison (mustBe, mustBeGreaterThan …)")
+			}
+		case "", "library":
+			switch m := qr.MetricName(); m {
+			case "":
+				bad(q, "a library quality rule needs a metric")
+			case "rowCount", "nullValues", "missingValues", "duplicateValues":
+			case "invalidValues":
+				if len(qr.ValidValues) == 0 {
+					bad(q, "invalidValues needs validValues")
+				}
+			default:
+				bad(q, "unknown quality metric %q (rowCount, nullValues, missingValues, duplicateValues, invalidValues)", m)
+			}
+		case "text", "custom":
+		default:
+			bad(q, "unknown quality rule type %q (library, sql, text, custom)", qr.Type)
 		}
 		out = append(out, qr)
 	}

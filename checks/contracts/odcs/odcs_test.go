@@ -79,13 +79,24 @@ schema:
         mustBeGreaterThan: many
       - type: sql
         mustBe: 0
+      - type: sql
+        query: SELECT 1
+      - metric: rowCout
+        mustBe: 1
+      - metric: invalidValues
+        mustBe: 0
+      - type: regex
 `
 	c, probs := Parse("contracts/test.yaml", []byte(doc))
 	var got []string
 	for _, p := range probs {
 		got = append(got, fmt.Sprintf("%d %s", p.Line, p.Msg))
 	}
-	want := []string{"23 mustBeGreaterThan must be a number", "24 a sql quality rule needs a query"}
+	want := []string{"23 mustBeGreaterThan must be a number", "24 a sql quality rule needs a query",
+		"26 a sql quality rule needs a comparison (mustBe, mustBeGreaterThan …)",
+		`28 unknown quality metric "rowCout" (rowCount, nullValues, missingValues, duplicateValues, invalidValues)`,
+		"30 invalidValues needs validValues",
+		`32 unknown quality rule type "regex" (library, sql, text, custom)`}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("problems = %v, want %v", got, want)
 	}
