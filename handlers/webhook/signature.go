@@ -17,30 +17,33 @@ func Sign(secret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// validSignature reports whether header is "sha256=<hex>" and matches body
-// under any of secrets. Each comparison is constant-time; every secret is
-// tried so the time taken does not tell which one matched.
 // maxConcurrentReads is how many webhook bodies are read at once.
 const maxConcurrentReads = 32
 
-// wellFormedSignature reports whether header could be a signature at all
-// ("sha256=" and 64 hex digits), before any body is read.
-func wellFormedSignature(header string) bool {
+// parseSignature returns the digest in header if it is "sha256=" and 64 hex
+// digits.
+func parseSignature(header string) ([]byte, bool) {
 	hexSig, ok := strings.CutPrefix(header, "sha256=")
 	if !ok || len(hexSig) != sha256.Size*2 {
-		return false
-	}
-	_, err := hex.DecodeString(hexSig)
-	return err == nil
-}
-
-func validSignature(secrets [][]byte, header string, body []byte) bool {
-	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok || len(hexSig) != sha256.Size*2 {
-		return false
+		return nil, false
 	}
 	got, err := hex.DecodeString(hexSig)
-	if err != nil {
+	return got, err == nil
+}
+
+// wellFormedSignature reports whether header could be a signature at all,
+// before any body is read.
+func wellFormedSignature(header string) bool {
+	_, ok := parseSignature(header)
+	return ok
+}
+
+// validSignature reports whether header is well formed and matches body
+// under any of secrets. Each comparison is constant-time; every secret is
+// tried so the time taken does not tell which one matched.
+func validSignature(secrets [][]byte, header string, body []byte) bool {
+	got, ok := parseSignature(header)
+	if !ok {
 		return false
 	}
 	match := false
