@@ -61,7 +61,8 @@ func runFailures(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return fail("loading your AWS credentials: %v", err)
 	}
-	runs, err := airflow.FailedRuns(ctx, airflow.NewMWAAClient(awsCfg, *endpoint), env.Airflow.MWAAEnvironment, time.Now().Add(-*since))
+	cutoff := time.Now().Add(-*since)
+	runs, err := airflow.FailedRuns(ctx, airflow.NewMWAAClient(awsCfg, *endpoint), env.Airflow.MWAAEnvironment, cutoff)
 	if err != nil {
 		fmt.Fprintf(stderr, "conveyor failures: %v\n", err)
 		return exitFailed
@@ -73,7 +74,7 @@ func runFailures(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"env": env.Name, "since": time.Now().Add(-*since).UTC(), "failed_runs": runs}); err != nil {
+		if err := enc.Encode(map[string]any{"env": env.Name, "since": cutoff.UTC(), "failed_runs": runs}); err != nil {
 			return fail("%v", err)
 		}
 		return code
