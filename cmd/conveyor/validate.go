@@ -16,6 +16,7 @@ import (
 	"github.com/parcelflow/conveyor/checks"
 	"github.com/parcelflow/conveyor/checks/builtin"
 	"github.com/parcelflow/conveyor/checks/configcheck"
+	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy/executor"
 	"github.com/parcelflow/conveyor/deploy/warehouse/duckdb"
 )
@@ -80,21 +81,18 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "conveyor validate: %v\n", err)
 		return exitUsage
 	}
+	// A plan or warehouse for an environment the config does not have would
+	// be checked and then gated by nothing: most likely a typo (prd=).
+	for _, f := range []struct {
+		flag  string
+		given planFlags
+	}{{"plan", plans}, {"warehouse", live}} {
+		if err := knownEnvs(f.flag, f.given, in.Config.Environments); err != nil {
+			fmt.Fprintf(stderr, "conveyor validate: %v\n", err)
+			return exitUsage
+		}
+	}
 	if len(plans) > 0 {
-		// A plan for an environment the config does not have would be
-		// classified and then gated by nothing: most likely a typo (prd=).
-		var envs []string
-		known := map[string]bool{}
-		for _, e := range in.Config.Environments {
-			envs = append(envs, e.Name)
-			known[e.Name] = true
-		}
-		for _, env := range sortedPlanEnvs(plans) {
-			if !known[env] {
-				fmt.Fprintf(stderr, "conveyor validate: --plan %s=%s: unknown environment %q (known: %s)\n", env, plans[env], env, strings.Join(envs, ", "))
-				return exitUsage
-			}
-		}
 		in.Plans = map[string][]byte{}
 		for _, env := range sortedPlanEnvs(plans) {
 			file := plans[env]
@@ -247,6 +245,22 @@ func stateOf(in *checks.Input, cfgErr error) configState {
 		return configDetected
 	}
 	return configFile
+}
+
+// knownEnvs says which ENV in --flag ENV=… the config does not name.
+func knownEnvs(flag string, given planFlags, envs []config.Environment) error {
+	var names []string
+	known := map[string]bool{}
+	for _, e := range envs {
+		names = append(names, e.Name)
+		known[e.Name] = true
+	}
+	for _, env := range sortedPlanEnvs(given) {
+		if !known[env] {
+			return fmt.Errorf("--%s %s=%s: unknown environment %q (known: %s)", flag, env, given[env], env, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 func sortedPlanEnvs(p planFlags) []string {

@@ -354,8 +354,9 @@ func keysOf(m map[string]any) []string {
 	return out
 }
 
-// TestValidatePlanForUnknownEnvironment: --plan for an environment the
-// config does not have (a typo) is a usage error naming the known ones.
+// TestValidatePlanForUnknownEnvironment: --plan or --warehouse for an
+// environment the config does not have (a typo) is a usage error naming the
+// known ones.
 func TestValidatePlanForUnknownEnvironment(t *testing.T) {
 	repo := copyDir(t, filepath.Join("..", "..", "testdata", "sample-repo"))
 	planFile := filepath.Join("..", "..", "testdata", "terraform", "plans", "prod.json")
@@ -368,6 +369,7 @@ func TestValidatePlanForUnknownEnvironment(t *testing.T) {
 		{"typo", []string{"--plan", "prd=" + planFile}, exitUsage, `--plan prd=` + planFile + `: unknown environment "prd" (known: dev, staging, prod)`},
 		{"one good, one unknown", []string{"--plan", "prod=" + planFile, "--plan", "qa=" + planFile}, exitUsage, `unknown environment "qa"`},
 		{"known", []string{"--plan", "prod=" + planFile}, -1, ""},
+		{"warehouse typo", []string{"--warehouse", "prd=" + planFile}, exitUsage, `--warehouse prd=` + planFile + `: unknown environment "prd" (known: dev, staging, prod)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
