@@ -165,7 +165,7 @@ func (h *CheckRun) commandPress(ctx context.Context, logger zerolog.Logger, ev *
 	if err != nil {
 		return true, err
 	}
-	if !canWrite(permission) {
+	if !policy.CanWrite(permission) {
 		logger.Info().Str("user", login).Msg("button press ignored: no write access")
 		return true, nil
 	}

@@ -67,7 +67,7 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 	if err != nil {
 		return err
 	}
-	if !canWrite(permission) {
+	if !policy.CanWrite(permission) {
 		// Answering everyone who can comment would let anyone make the app post.
 		logger.Info().Str("user", login).Str("permission", permission).Int("commands", len(cmds)+len(perrs)).
 			Msg("commands ignored: the commenter has no write access")
@@ -106,8 +106,6 @@ func (b *Base) permission(ctx context.Context, gh *github.Client, owner, repo, u
 	}
 	return policy.RepoPermission(lvl.GetRoleName(), lvl.GetPermission()), nil
 }
-
-func canWrite(permission string) bool { return policy.CanWrite(permission) }
 
 // baseConfig reads `.conveyor.yml` from the tip of the PR's base branch: a
 // PR that edits the config to grant itself more is judged by the base. nil

@@ -43,7 +43,13 @@ func RepoPermission(roleName, permission string) string {
 
 // CanWrite reports whether a repository permission (see RepoPermission)
 // includes write access: only such users' commands are read at all.
-func CanWrite(permission string) bool { return canWrite(permission) }
+func CanWrite(permission string) bool {
+	switch strings.ToLower(permission) {
+	case "admin", "maintain", "write":
+		return true
+	}
+	return false
+}
 
 // Authorization is the answer to "may this actor run this command here?".
 type Authorization struct {
@@ -197,18 +203,10 @@ func screenActor(actor Actor) string {
 		return "commands from bots are ignored"
 	case actor.Permission == "":
 		return fmt.Sprintf("@%s's permission on the repository is unknown; commands need write access", actor.Login)
-	case !canWrite(actor.Permission):
+	case !CanWrite(actor.Permission):
 		return fmt.Sprintf("@%s has %s access; commands need write access", actor.Login, actor.Permission)
 	}
 	return ""
-}
-
-func canWrite(permission string) bool {
-	switch strings.ToLower(permission) {
-	case "admin", "maintain", "write":
-		return true
-	}
-	return false
 }
 
 // HelpTable renders `/help`: every command with its usage, what it does and
