@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strings"
 
 	"github.com/parcelflow/conveyor/checks/contracts"
 	"github.com/parcelflow/conveyor/checks/contracts/odcs"
@@ -65,9 +64,9 @@ func (r *runner) dbtSmoke(ctx context.Context) ([]SmokeResult, error) {
 			if len(m.AllTests()) == 0 {
 				continue
 			}
-			schema, table, ok := strings.Cut(m.Relation(), ".")
-			if !ok {
-				schema, table = "main", m.Relation()
+			schema, table, err := warehouse.SplitRelation(ctx, r.t.Warehouse, m.Relation())
+			if err != nil {
+				return nil, err
 			}
 			if _, err := r.t.Warehouse.Columns(ctx, schema, table); errors.Is(err, warehouse.ErrNotFound) {
 				out = append(out, SmokeResult{Name: "dbt " + id, Passed: true, Skipped: true, Output: m.Relation() + " is not in " + r.d.Env + " yet"})

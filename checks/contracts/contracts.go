@@ -490,7 +490,10 @@ func live(ctx context.Context, env envInspector, ct *odcs.Contract, o odcs.Objec
 	if rel == "" {
 		rel = o.Name
 	}
-	schema, table := splitRelation(rel)
+	schema, table, err := warehouse.SplitRelation(ctx, env.wh, rel)
+	if err != nil {
+		return LiveResult{}, nil, err
+	}
 	lr := LiveResult{Env: env.name, Contract: ct.ID, Object: o.Name, Relation: rel, Status: "match"}
 	var fs []Finding
 	cols, err := env.wh.Columns(ctx, schema, table)
@@ -528,16 +531,6 @@ func live(ctx context.Context, env envInspector, ct *odcs.Contract, o odcs.Objec
 	lr.Quality = qr
 	fs = append(fs, qfs...)
 	return lr, fs, nil
-}
-
-func splitRelation(rel string) (string, string) {
-	parts := strings.Split(strings.ReplaceAll(rel, `"`, ""), ".")
-	switch len(parts) {
-	case 1:
-		return "main", parts[0]
-	default:
-		return parts[len(parts)-2], parts[len(parts)-1]
-	}
 }
 
 func dedupe(list []string) []string {

@@ -13,6 +13,8 @@ package warehouse
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -91,3 +93,31 @@ const (
 	Snowflake Dialect = "snowflake"
 	DuckDB    Dialect = "duckdb"
 )
+
+// SplitRelation returns the schema and table rel names ("schema.table",
+// "db.schema.table", quoted or not). A bare table is in the session's
+// current schema, which the warehouse is asked for: DuckDB's is main,
+// Snowflake's is whatever the connection chose.
+func SplitRelation(ctx context.Context, in Inspector, rel string) (schema, table string, err error) {
+	parts := strings.Split(strings.ReplaceAll(rel, `"`, ""), ".")
+	if len(parts) > 1 {
+		return parts[len(parts)-2], parts[len(parts)-1], nil
+	}
+	rows, err := in.Query(ctx, "SELECT current_schema()")
+	if err != nil {
+		return "", "", fmt.Errorf("finding the schema of %s: %w", rel, err)
+	}
+	if len(rows.Values) == 1 && len(rows.Values[0]) == 1 {
+		switch s := rows.Values[0][0].(type) {
+		case string:
+			if s != "" {
+				return s, parts[0], nil
+			}
+		case []byte:
+			if len(s) > 0 {
+				return string(s), parts[0], nil
+			}
+		}
+	}
+	return "", "", fmt.Errorf("%s names no schema and the warehouse session has no current schema", rel)
+}

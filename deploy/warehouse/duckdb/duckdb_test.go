@@ -44,6 +44,23 @@ CREATE TABLE marts.dim_customers (customer_id VARCHAR NOT NULL, email VARCHAR, c
   signed_up_at TIMESTAMP, first_ordered_at TIMESTAMP, lifetime_orders INTEGER);
 CREATE VIEW marts.open_orders AS SELECT * FROM marts.fct_orders WHERE order_status = 'pending';`
 
+// TestSplitRelation: qualified names split; a bare name is in the session's
+// current schema, which is asked of the warehouse, not assumed.
+func TestSplitRelation(t *testing.T) {
+	wh := open(t, "CREATE SCHEMA marts", "SET schema = 'marts'")
+	tests := []struct{ rel, schema, table string }{
+		{"marts.fct_orders", "marts", "fct_orders"},
+		{`"analytics"."marts"."fct_orders"`, "marts", "fct_orders"},
+		{"fct_orders", "marts", "fct_orders"},
+	}
+	for _, tt := range tests {
+		schema, table, err := warehouse.SplitRelation(context.Background(), wh, tt.rel)
+		if err != nil || schema != tt.schema || table != tt.table {
+			t.Errorf("SplitRelation(%q) = %q, %q, %v; want %q, %q", tt.rel, schema, table, err, tt.schema, tt.table)
+		}
+	}
+}
+
 func TestInspector(t *testing.T) {
 	wh := open(t, martsDDL)
 	ctx := context.Background()
