@@ -67,20 +67,22 @@ func TestRestorePointsAreBounded(t *testing.T) {
 	if got := h.orders("prod"); !strings.HasPrefix(got, "1:10 2:20 3:30 4:40 5:50") || strings.Contains(got, "6:60") {
 		t.Fatalf("orders after the rollback = %q, want the five rows of the release before", got)
 	}
-	// Back to the first release: its restore point was dropped.
-	old, err := e.Rollback(ctx, Request{Env: "prod", ReleaseID: deps[0].ReleaseID, Actor: "bob", Reason: "rollback"})
-	if err == nil && old.State == StateSucceeded {
-		t.Fatal("a rollback past the kept restore points succeeded")
-	}
-	why := ""
+	// Back to the first release: its restore point was dropped. It is
+	// refused up front: no deployment is recorded, so none failed.
+	before, err := e.History(ctx, "prod", 0)
 	if err != nil {
-		why = err.Error()
+		t.Fatal(err)
 	}
-	if old != nil {
-		why += " " + old.Error
+	old, err := e.Rollback(ctx, Request{Env: "prod", ReleaseID: deps[0].ReleaseID, Actor: "bob", Reason: "rollback"})
+	if err == nil || old != nil {
+		t.Fatalf("a rollback past the kept restore points was not refused: %v %+v", err, old)
 	}
-	if !strings.Contains(why, "was dropped") {
-		t.Fatalf("the refusal does not say the restore point was dropped: %q", why)
+	if !errors.Is(err, ErrRestorePointDropped) || !strings.Contains(err.Error(), "was dropped") {
+		t.Fatalf("the refusal does not say the restore point was dropped: %v", err)
+	}
+	after, err := e.History(ctx, "prod", 0)
+	if err != nil || len(after) != len(before) {
+		t.Fatalf("the refused rollback recorded a deployment: %d before, %d after (%v)", len(before), len(after), err)
 	}
 }
 

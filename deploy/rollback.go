@@ -176,6 +176,11 @@ func (e *Engine) Rollback(ctx context.Context, req Request) (*Deployment, error)
 		req.Reason = "rollback"
 	}
 	req.ReleaseID = target
+	// Refused before a deployment is recorded: nothing was tried, so
+	// nothing failed.
+	if err := e.refuseDropped(restorePointsLeftBy(hist, target, ""), target); err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
 	if req.SHA == "" {
 		// The commit that last brought the target here is the one going back.
 		for _, h := range hist {
@@ -276,29 +281,12 @@ func (r *runner) restoreWarehouse(ctx context.Context) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	// hist is newest first: walk back to the target's last good deployment;
-	// the oldest deployment after it with restore points holds the state
-	// the target left.
-	var rps []warehouse.RestorePoint
-	for _, h := range hist {
-		if h.ID == r.d.ID {
-			continue
-		}
-		if h.ReleaseID == r.rel.ID && h.State == StateSucceeded {
-			break
-		}
-		if len(h.Details.RestorePoints) > 0 && (h.State == StateSucceeded || h.State == StateFailed) {
-			rps = h.Details.RestorePoints
-		}
-	}
+	rps := restorePointsLeftBy(hist, r.rel.ID, r.d.ID)
 	if len(rps) == 0 {
 		return "no warehouse change since " + r.rel.Short(), true, nil
 	}
-	for _, rp := range rps {
-		if !rp.Dropped.IsZero() {
-			return "", false, fmt.Errorf("%w: the restore point of %s that %s left was dropped at %s (deploy.keep_restore_points keeps the newest %d); the warehouse cannot go back that far",
-				ErrRestorePointDropped, rp.Schema, r.rel.Short(), rp.Dropped.Format(time.RFC3339), r.e.opts.Config.Deploy.RestorePointsKept())
-		}
+	if err := r.e.refuseDropped(rps, r.rel.ID); err != nil {
+		return "", false, err
 	}
 	if r.d.Details.Rollback == nil {
 		r.d.Details.Rollback = &RollbackRecord{Cause: "rollback requested", ToRelease: r.rel.ID}
@@ -312,6 +300,37 @@ func (r *runner) restoreWarehouse(ctx context.Context) (string, bool, error) {
 		names = append(names, rp.Schema+"←"+orNew(rp.Snapshot))
 	}
 	return "restored " + strings.Join(names, ", "), false, nil
+}
+
+// restorePointsLeftBy finds, in hist (newest first), the restore points
+// holding the warehouse state target left: those of the oldest deployment
+// after target's last good one that took any. skip is the rollback itself.
+func restorePointsLeftBy(hist []*Deployment, target, skip string) []warehouse.RestorePoint {
+	var rps []warehouse.RestorePoint
+	for _, h := range hist {
+		if h.ID == skip {
+			continue
+		}
+		if h.ReleaseID == target && h.State == StateSucceeded {
+			break
+		}
+		if len(h.Details.RestorePoints) > 0 && (h.State == StateSucceeded || h.State == StateFailed) {
+			rps = h.Details.RestorePoints
+		}
+	}
+	return rps
+}
+
+// refuseDropped says why the warehouse cannot go back to target when one
+// of rps was dropped to bound what restore points cost.
+func (e *Engine) refuseDropped(rps []warehouse.RestorePoint, target string) error {
+	for _, rp := range rps {
+		if !rp.Dropped.IsZero() {
+			return fmt.Errorf("%w: the restore point of %s that %s left was dropped at %s (deploy.keep_restore_points keeps the newest %d); the warehouse cannot go back that far",
+				ErrRestorePointDropped, rp.Schema, release.Short(target), rp.Dropped.Format(time.RFC3339), e.opts.Config.Deploy.RestorePointsKept())
+		}
+	}
+	return nil
 }
 
 // dagRunWindow names the DAG files that differ between the bad release and
