@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy/airflow"
@@ -148,7 +149,9 @@ func (e *Engine) run(ctx context.Context, f store.Fence, d *Deployment) (*Deploy
 // than the newest deploy.keep_restore_points that hold any, once a
 // deployment has succeeded there: every clone keeps storage the warehouse
 // bills. A drop that fails is logged and tried again after the next
-// success; it costs storage, never correctness.
+// success; it costs storage, never correctness. Each drop is recorded
+// before it is made, so the history never points a rollback at a clone
+// that is gone.
 func (e *Engine) pruneRestorePoints(ctx context.Context, f store.Fence, env string, w warehouse.Deployer) {
 	if w == nil {
 		return
@@ -166,21 +169,26 @@ func (e *Engine) pruneRestorePoints(ctx context.Context, f store.Fence, env stri
 		if seen++; seen <= keep {
 			continue
 		}
-		dropped := false
 		for i := range h.Details.RestorePoints {
 			rp := &h.Details.RestorePoints[i]
 			if rp.Snapshot == "" || !rp.Dropped.IsZero() {
 				continue
 			}
+			// Recorded before the drop: a crash in between leaves a clone
+			// that costs storage, never a rollback that counts on a clone
+			// already gone.
+			rp.Dropped = e.now()
+			if err := e.save(ctx, f, h); err != nil {
+				e.opts.Log.Warn().Err(err).Str("deployment", h.ID).Msg("could not record a restore point as dropped; keeping it")
+				rp.Dropped = time.Time{}
+				return
+			}
 			if err := w.DropRestorePoint(ctx, *rp); err != nil {
 				e.opts.Log.Warn().Err(err).Str("env", env).Str("snapshot", rp.Snapshot).Msg("could not drop a restore point")
-				continue
-			}
-			rp.Dropped, dropped = e.now(), true
-		}
-		if dropped {
-			if err := e.save(ctx, f, h); err != nil {
-				e.opts.Log.Warn().Err(err).Str("deployment", h.ID).Msg("could not record dropped restore points")
+				rp.Dropped = time.Time{}
+				if err := e.save(ctx, f, h); err != nil {
+					e.opts.Log.Warn().Err(err).Str("deployment", h.ID).Msg("could not record that a restore point is still there")
+				}
 			}
 		}
 	}
