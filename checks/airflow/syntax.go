@@ -241,9 +241,10 @@ func encodingError(src []byte) (line int, msg string) {
 		}
 		return bytes.Count(src[:bad], []byte("\n")) + 1, fmt.Sprintf("(unicode error) 'utf-8' codec can't decode byte 0x%02x: %s", src[bad], what)
 	case hasName(asciiEncodings, norm):
-		for _, b := range src {
+		// CPython says line 0; the bad byte's line is where to look.
+		for i, b := range src {
 			if b >= 0x80 {
-				return at, fmt.Sprintf("'ascii' codec can't decode byte 0x%02x: the file declares %s", b, enc)
+				return bytes.Count(src[:i], []byte("\n")) + 1, fmt.Sprintf("'ascii' codec can't decode byte 0x%02x: the file declares %s", b, enc)
 			}
 		}
 	case hasName(nonTextEncodings, norm):

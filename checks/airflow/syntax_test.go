@@ -311,7 +311,7 @@ func TestSyntaxErrors(t *testing.T) {
 		{"not a text encoding", "# coding: rot13\n", "3.11", "1:1 'rot13' is not a text encoding"},
 		{"coding in prose", "# decoding the feed\nx = '\xff'\n", "3.11", "2:1 (unicode error) 'utf-8' codec can't decode byte 0xff"},
 		{"declared utf-8", "# coding: UTF_8\nx = '\xff'\n", "3.11", "2:1 (unicode error) 'utf-8' codec can't decode byte 0xff"},
-		{"declared ascii", "# coding: us-ascii\nx = '\xc3\xa9'\n", "3.11", "1:1 'ascii' codec can't decode byte 0xc3"},
+		{"declared ascii", "# coding: us-ascii\nx = '\xc3\xa9'\n", "3.11", "2:1 'ascii' codec can't decode byte 0xc3"},
 		{"cookie after code", "x = 1\n# coding: latin-1\ny = '\xff'\n", "3.11", "3:1 (unicode error) 'utf-8' codec"},
 		{"cookie in trailing comment", "x = 1  # coding: bogus\n", "3.11", ""},
 		{"BOM and latin-1", "\ufeff# coding: latin-1\nx = 1\n", "3.11", "1:1 encoding problem: iso-8859-1 with BOM"},
