@@ -201,21 +201,25 @@ func (c *jsonConverter) members(e hcl.Expression) []hcl.KeyValuePair {
 }
 
 // objects returns an object, or each object of a list: JSON writes several
-// blocks of one type and labels as a list.
+// blocks of one type and labels as a list. Anything else where a block's
+// body belongs is an error, as Terraform makes it, not a block that
+// silently vanishes from every rule.
 func (c *jsonConverter) objects(e hcl.Expression) []hcl.Expression {
-	if items, ok := c.list(e); ok {
-		var out []hcl.Expression
-		for _, it := range items {
-			if c.isObject(it) {
-				out = append(out, it)
-			}
+	items, ok := c.list(e)
+	if !ok {
+		items = []hcl.Expression{e}
+	}
+	var out []hcl.Expression
+	for _, it := range items {
+		if !c.isObject(it) {
+			rng := it.Range()
+			c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect JSON value type",
+				Detail: "A JSON object is required here, to hold a block's body.", Subject: &rng})
+			continue
 		}
-		return out
+		out = append(out, it)
 	}
-	if c.isObject(e) {
-		return []hcl.Expression{e}
-	}
-	return nil
+	return out
 }
 
 // key returns an object key's text.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -108,6 +109,25 @@ func TestJSONSyntax(t *testing.T) {
 	}
 	if movedAway(tree, ResourceChange{Address: "aws_s3_bucket.mwaa", Stack: "stack"}) {
 		t.Error("a resource no moved block names counts as moved")
+	}
+}
+
+// TestJSONBlockBodyMustBeObject: a block whose body is not a JSON object is
+// a syntax finding at that value, as Terraform makes it, not a resource that
+// no rule sees.
+func TestJSONBlockBodyMustBeObject(t *testing.T) {
+	src := "{\n  \"resource\": {\n    \"aws_s3_bucket\": {\n      \"ok\": {\"bucket\": \"a\"},\n      \"bad\": \"oops\"\n    }\n  }\n}\n"
+	tree := checks.MapTree{"stack/main.tf.json": []byte(src), "stack/dev.tfvars.json": []byte("{}")}
+	cfg := jsonStackConfig(t, "stack/dev.tfvars.json")
+	a := Analyze(tree, cfg, Stacks(cfg, tree))
+	want := "stack/main.tf.json:5:" + RuleSyntax
+	if g := got(a.Findings); !slices.Contains(g, want) {
+		t.Fatalf("findings = %v, want %s\n%s", g, want, messages(a.Findings))
+	}
+	for _, f := range a.Findings {
+		if f.Rule == RuleSyntax && !strings.Contains(f.Message, "JSON object is required") {
+			t.Errorf("the finding does not say an object is required: %s", f.Message)
+		}
 	}
 }
 
