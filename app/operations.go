@@ -199,19 +199,13 @@ func (d *Deploys) lease() time.Duration {
 // returns the deployments it finished.
 func (d *Deploys) ResumeUnfinished(ctx context.Context) ([]*deploy.Deployment, error) {
 	repos, err := deploy.Unfinished(ctx, d.db, d.lease(), time.Now())
-	if err != nil {
+	if err != nil && len(repos) == 0 {
 		return nil, err
 	}
 	var out []*deploy.Deployment
-	var errs []error
+	errs := []error{err}
 	for _, full := range repos {
-		owner, name, ok := strings.Cut(full, "/")
-		if !ok {
-			// Recorded before deployments were scoped by repository: no
-			// engine can tell which repository's config governs it.
-			errs = append(errs, fmt.Errorf("a deployment recorded before deployments were scoped by repository is in flight: finish it by hand (docs/deploy.md)"))
-			continue
-		}
+		owner, name, _ := strings.Cut(full, "/")
 		done, err := d.resumeRepo(ctx, owner, name)
 		out = append(out, done...)
 		if err != nil {

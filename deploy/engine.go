@@ -441,18 +441,20 @@ func (e *Engine) Resume(ctx context.Context) ([]*Deployment, error) {
 	return out, errors.Join(errs...)
 }
 
-// Unfinished lists the repositories ("owner/name"; "" for rows recorded
-// before deployments were scoped by repository) that have a deployment
+// Unfinished lists the repositories ("owner/name") that have a deployment
 // Resume would take over now: in flight with its lock's lease lapsed, or
-// queued for longer than lease.
+// queued for longer than lease. A deployment recorded before deployments
+// were scoped by repository has no config to resume it by: it is named in
+// the error, with the repositories still listed.
 func Unfinished(ctx context.Context, db *store.DB, lease time.Duration, now time.Time) ([]string, error) {
 	recs, err := db.DeploymentsInStateAnyRepo(ctx, inFlightStates...)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
+	var unscoped []error
 	for _, r := range recs {
-		if slices.Contains(out, r.Repo) {
+		if r.Repo != "" && slices.Contains(out, r.Repo) {
 			continue
 		}
 		lapsed := now.Sub(r.CreatedAt) >= lease
@@ -463,11 +465,15 @@ func Unfinished(ctx context.Context, db *store.DB, lease time.Duration, now time
 			}
 			lapsed = !l.Held(now) || l.Person != ""
 		}
-		if lapsed {
+		switch {
+		case !lapsed:
+		case r.Repo == "":
+			unscoped = append(unscoped, fmt.Errorf("deployment %s to %s is %s but was recorded before deployments were scoped by repository: finish it by hand (docs/deploy.md)", r.ID, r.Env, r.State))
+		default:
 			out = append(out, r.Repo)
 		}
 	}
-	return out, nil
+	return out, errors.Join(unscoped...)
 }
 
 // FailedError is returned by Deploy when the deployment ran and failed;

@@ -511,6 +511,23 @@ func TestResumeLeavesLiveDeploymentsAlone(t *testing.T) {
 	}
 	h.assertBucket("dev", v1)
 
+	t.Run("an in-flight row from before repositories were named is reported by ID", func(t *testing.T) {
+		old := store.Deployment{ID: "dep-unscoped", ReleaseID: v1.ID, Env: "staging", Kind: KindDeploy, State: StateApplying, Details: []byte("{}"), CreatedAt: time.Now().Add(-time.Hour), UpdatedAt: time.Now().Add(-time.Hour)}
+		if err := h.db.InsertDeployment(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			old.State, old.FinishedAt = StateFailed, time.Now()
+			if err := h.db.UpdateDeploymentUnfenced(ctx, old); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		repos, err := Unfinished(ctx, h.db, time.Minute, time.Now())
+		if err == nil || !strings.Contains(err.Error(), "dep-unscoped to staging") || len(repos) != 0 {
+			t.Fatalf("unfinished = %v, %v; want no repository and an error naming dep-unscoped", repos, err)
+		}
+	})
+
 	t.Run("a dead run is resumed once its lease lapses", func(t *testing.T) {
 		v2 := h.build(a, version{gen: 2, changed: map[int]string{1: "v2\n"}}, "low", 2)
 		a.afterStep = func(d *Deployment, step string) error {
