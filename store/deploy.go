@@ -379,19 +379,29 @@ func (db *DB) queryDeployments(ctx context.Context, where string, args ...any) (
 	defer rows.Close()
 	var out []Deployment
 	for rows.Next() {
-		var d Deployment
-		var bg int
-		var details string
-		var created, updated, finished int64
-		if err := rows.Scan(&d.ID, &d.Repo, &d.ReleaseID, &d.Env, &d.Kind, &d.State, &d.Step, &d.Actor, &d.Reason, &bg, &d.GitHubID, &d.Token,
-			&details, &d.Error, &created, &updated, &finished); err != nil {
+		d, err := scanDeployment(rows)
+		if err != nil {
 			return nil, fmt.Errorf("store: reading deployment: %w", err)
 		}
-		d.BreakGlass, d.Details = bg != 0, []byte(details)
-		d.CreatedAt, d.UpdatedAt, d.FinishedAt = depTime(created), depTime(updated), depTime(finished)
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// scanDeployment reads one row's deploymentCols, then extra.
+func scanDeployment(rows interface{ Scan(...any) error }, extra ...any) (Deployment, error) {
+	var d Deployment
+	var bg int
+	var details string
+	var created, updated, finished int64
+	dest := append([]any{&d.ID, &d.Repo, &d.ReleaseID, &d.Env, &d.Kind, &d.State, &d.Step, &d.Actor, &d.Reason, &bg, &d.GitHubID, &d.Token,
+		&details, &d.Error, &created, &updated, &finished}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return Deployment{}, err
+	}
+	d.BreakGlass, d.Details = bg != 0, []byte(details)
+	d.CreatedAt, d.UpdatedAt, d.FinishedAt = depTime(created), depTime(updated), depTime(finished)
+	return d, nil
 }
 
 // Promotion is a release waiting for (or done with) a promotion into an

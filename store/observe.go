@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -51,8 +52,7 @@ func (db *DB) DeploymentHistory(ctx context.Context, q HistoryQuery) ([]Historic
 		where += ` AND d.repo = ?`
 		args = append(args, q.Repo)
 	}
-	rows, err := db.Query(ctx, `SELECT d.id, d.repo, d.release_id, d.env, d.kind, d.state, d.step, d.actor, d.reason, d.break_glass,
-	d.github_id, d.token, d.details, d.error, d.created_at, d.updated_at, d.finished_at,
+	rows, err := db.Query(ctx, `SELECT d.`+strings.ReplaceAll(deploymentCols, ", ", ", d.")+`,
 	COALESCE(r.sha, ''), COALESCE(r.created_at, 0)
 FROM deployments d LEFT JOIN releases r ON r.id = d.release_id
 WHERE `+where+`
@@ -64,16 +64,12 @@ ORDER BY d.created_at, d.id`, args...)
 	var out []HistoricDeployment
 	for rows.Next() {
 		var h HistoricDeployment
-		var bg int
-		var details string
-		var created, updated, finished, relCreated int64
-		if err := rows.Scan(&h.ID, &h.Repo, &h.ReleaseID, &h.Env, &h.Kind, &h.State, &h.Step, &h.Actor, &h.Reason, &bg,
-			&h.GitHubID, &h.Token, &details, &h.Error, &created, &updated, &finished, &h.ReleaseSHA, &relCreated); err != nil {
+		var relCreated int64
+		d, err := scanDeployment(rows, &h.ReleaseSHA, &relCreated)
+		if err != nil {
 			return nil, fmt.Errorf("store: reading deployment history: %w", err)
 		}
-		h.BreakGlass, h.Details = bg != 0, []byte(details)
-		h.CreatedAt, h.UpdatedAt, h.FinishedAt = depTime(created), depTime(updated), depTime(finished)
-		h.ReleaseCreatedAt = depTime(relCreated)
+		h.Deployment, h.ReleaseCreatedAt = d, depTime(relCreated)
 		out = append(out, h)
 	}
 	return out, rows.Err()
