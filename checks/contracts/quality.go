@@ -3,7 +3,6 @@ package contracts
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,10 +26,6 @@ type QualityResult struct {
 	SQL     string `json:"sql,omitempty"`
 	Line    int    `json:"line"`
 }
-
-// plainIdent is a name safe to put in SQL unquoted, as the models that
-// made the table named it.
-var plainIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
 
 // qualityRule is one rule to measure: declared, or implied by a property's
 // required or unique.
@@ -116,11 +111,11 @@ func compileQuality(r qualityRule, rel string) (sql string, ops map[string][]flo
 	q := r.q
 	ops = q.Ops
 	for _, part := range strings.Split(rel, ".") {
-		if !plainIdent.MatchString(part) {
+		if !warehouse.IsPlainIdent(part) {
 			return "", ops, fmt.Sprintf("the table name %q is not a plain identifier", rel)
 		}
 	}
-	if r.column != "" && !plainIdent.MatchString(r.column) {
+	if r.column != "" && !warehouse.IsPlainIdent(r.column) {
 		return "", ops, fmt.Sprintf("the column name %q is not a plain identifier", r.column)
 	}
 	switch q.Type {
@@ -163,7 +158,7 @@ func compileQuality(r qualityRule, rel string) (sql string, ops map[string][]flo
 		}
 		quoted := make([]string, len(q.ValidValues))
 		for i, v := range q.ValidValues {
-			quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+			quoted[i] = warehouse.Literal(v)
 		}
 		return fmt.Sprintf("SELECT count(*) FROM %s WHERE %s IS NOT NULL AND CAST(%s AS VARCHAR) NOT IN (%s)", rel, r.column, r.column, strings.Join(quoted, ", ")), ops, ""
 	}

@@ -3,7 +3,6 @@ package dbt
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -122,19 +121,6 @@ func toInt(v any) int64 {
 	return n
 }
 
-var plainIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
-
-// ident quotes a column name only when it needs it: unquoted names keep
-// Snowflake's case-insensitive resolution.
-func ident(s string) string {
-	if plainIdent.MatchString(s) {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
 // CompileTest compiles one generic test into a query returning its failing rows.
 func CompileTest(p *project.Project, m *project.Model, t project.GenericTest, opts SmokeOptions) (string, error) {
 	rel := opts.Relation(m)
@@ -145,7 +131,7 @@ func CompileTest(p *project.Project, m *project.Model, t project.GenericTest, op
 	if t.Where != "" {
 		from = "(SELECT * FROM " + rel + " WHERE " + t.Where + ") AS model"
 	}
-	col := ident(t.Column)
+	col := warehouse.Ident(t.Column)
 	switch t.Name {
 	case "not_null":
 		if t.Column == "" {
@@ -163,7 +149,7 @@ func CompileTest(p *project.Project, m *project.Model, t project.GenericTest, op
 		}
 		vals := make([]string, len(t.Values))
 		for i, v := range t.Values {
-			vals[i] = literal(v)
+			vals[i] = warehouse.Literal(v)
 		}
 		return fmt.Sprintf("SELECT %s AS value_field, count(*) AS n_records FROM %s WHERE %s NOT IN (%s) GROUP BY %s", col, from, col, strings.Join(vals, ", "), col), nil
 	case "relationships":
@@ -175,7 +161,7 @@ func CompileTest(p *project.Project, m *project.Model, t project.GenericTest, op
 			return "", err
 		}
 		return fmt.Sprintf("SELECT child.%s AS from_field FROM %s AS child LEFT JOIN %s AS parent ON child.%s = parent.%s WHERE child.%s IS NOT NULL AND parent.%s IS NULL",
-			col, from, parent, col, ident(t.Field), col, ident(t.Field)), nil
+			col, from, parent, col, warehouse.Ident(t.Field), col, warehouse.Ident(t.Field)), nil
 	}
 	return "", fmt.Errorf("%s is not a generic test Conveyor compiles (not_null, unique, accepted_values, relationships)", t.Name)
 }

@@ -360,6 +360,24 @@ func retarget(stmt, src, dst string) string {
 
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
 
+// plainIdent is a name safe in SQL unquoted.
+var plainIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
+
+// IsPlainIdent reports whether name can be written in SQL unquoted.
+func IsPlainIdent(name string) bool { return plainIdent.MatchString(name) }
+
+// Ident writes a column name for SQL, quoting it only when it needs it:
+// unquoted names keep Snowflake's case-insensitive resolution.
+func Ident(name string) string {
+	if IsPlainIdent(name) {
+		return name
+	}
+	return quote(name)
+}
+
+// Literal writes s as a SQL string literal.
+func Literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
 
 // checkIdent refuses schema names that would need quoting: restore point

@@ -90,3 +90,21 @@ func TestDuckCopySchemaSQL(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestIdentAndLiteral(t *testing.T) {
+	tests := []struct{ in, ident, literal string }{
+		{"order_id", "order_id", "'order_id'"},
+		{"Order Total", `"Order Total"`, "'Order Total'"},
+		{`say "hi"`, `"say ""hi"""`, `'say "hi"'`},
+		{"o'brien", `"o'brien"`, "'o''brien'"},
+		{"1st", `"1st"`, "'1st'"},
+	}
+	for _, tt := range tests {
+		if got := Ident(tt.in); got != tt.ident {
+			t.Errorf("Ident(%q) = %s, want %s", tt.in, got, tt.ident)
+		}
+		if got := Literal(tt.in); got != tt.literal {
+			t.Errorf("Literal(%q) = %s, want %s", tt.in, got, tt.literal)
+		}
+	}
+}
