@@ -403,8 +403,8 @@ func (e *Engine) Resume(ctx context.Context) ([]*Deployment, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if cur.Held(now) && cur.Person == "" {
-			continue // a live run holds it
+		if liveRunHolds(cur, now) {
+			continue
 		}
 		holder := e.runHolder(d)
 		// A person's /lock taken after the lease lapsed does not keep the
@@ -463,7 +463,7 @@ func Unfinished(ctx context.Context, db *store.DB, lease time.Duration, now time
 			if err != nil {
 				return nil, err
 			}
-			lapsed = !l.Held(now) || l.Person != ""
+			lapsed = !liveRunHolds(l, now)
 		}
 		switch {
 		case !lapsed:
@@ -475,6 +475,11 @@ func Unfinished(ctx context.Context, db *store.DB, lease time.Duration, now time
 	}
 	return out, errors.Join(unscoped...)
 }
+
+// liveRunHolds reports whether a live run holds an environment's lock, so
+// its in-flight deployment is not another's to take over. A person's /lock
+// does not count: it must not keep an environment half-applied.
+func liveRunHolds(l store.Lock, now time.Time) bool { return l.Held(now) && l.Person == "" }
 
 // FailedError is returned by Deploy when the deployment ran and failed;
 // the returned Deployment says whether it was rolled back.
