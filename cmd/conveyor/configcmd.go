@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/parcelflow/conveyor/config"
 )
@@ -49,4 +52,17 @@ func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitOK
+}
+
+// repoConfigIn reads and validates the .conveyor.yml of the checkout dir.
+// Commands that act on live environments need one; why says what for.
+func repoConfigIn(dir, why string) (*config.RepoConfig, error) {
+	data, err := os.ReadFile(filepath.Join(dir, config.RepoConfigPath))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s has no %s: %s", dir, config.RepoConfigPath, why)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", config.RepoConfigPath, err)
+	}
+	return config.ParseRepo(config.RepoConfigPath, data)
 }

@@ -39,11 +39,7 @@ func runDrift(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail("reading %s: %v", *repo, err)
 	}
-	data, ok := tree[config.RepoConfigPath]
-	if !ok {
-		return fail("%s has no %s: drift needs the terraform component's plan command", *repo, config.RepoConfigPath)
-	}
-	cfg, err := config.ParseRepo(config.RepoConfigPath, data)
+	cfg, err := repoConfigIn(*repo, "drift needs the terraform component's plan command")
 	if err != nil {
 		return fail("%v", err)
 	}

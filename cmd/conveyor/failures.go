@@ -6,14 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/parcelflow/conveyor/config"
 	"github.com/parcelflow/conveyor/deploy/airflow"
 )
 
@@ -42,11 +39,7 @@ func runFailures(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *envName == "" {
 		return fail("--env is required")
 	}
-	data, err := os.ReadFile(filepath.Join(*repo, config.RepoConfigPath))
-	if err != nil {
-		return fail("reading the repo config: %v", err)
-	}
-	cfg, err := config.ParseRepo(config.RepoConfigPath, data)
+	cfg, err := repoConfigIn(*repo, "failures needs the environment's airflow.mwaa_environment")
 	if err != nil {
 		return fail("%v", err)
 	}

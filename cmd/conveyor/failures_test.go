@@ -58,9 +58,18 @@ func TestRunFailures(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &v); err != nil || v.FailedRuns == nil || len(v.FailedRuns) != 0 {
 		t.Fatalf("json = %s (%v)", out.String(), err)
 	}
-	for _, args := range [][]string{{"--repo", sample}, {"--repo", sample, "--env", "qa"}} {
-		if code := runFailures(context.Background(), args, &out, &errb); code != exitUsage {
-			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+	noConfig := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--repo", sample}, "--env is required"},
+		{[]string{"--repo", sample, "--env", "qa"}, `unknown environment "qa"`},
+		{[]string{"--repo", noConfig, "--env", "prod"}, noConfig + " has no .conveyor.yml: failures needs"},
+	} {
+		errb.Reset()
+		if code := runFailures(context.Background(), tt.args, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), tt.says) {
+			t.Errorf("%v: exit %d (want %d), stderr %q does not say %q", tt.args, code, exitUsage, errb.String(), tt.says)
 		}
 	}
 }
