@@ -481,16 +481,19 @@ func iamRules(m *module, ev *evaluator) []Finding {
 	return out
 }
 
+// broadManagedName is the name part of the broad AWS-managed policies.
+const broadManagedName = `(?:AdministratorAccess(?:-[A-Za-z0-9]+)*)|PowerUserAccess|[A-Za-z0-9_]*FullAccess[A-Za-z0-9_]*`
+
 // broadManagedPolicyRE matches the AWS-managed policies that grant every
 // action, or every action of a service, on every resource:
 // AdministratorAccess (and its -Amplify, -AWSElasticBeanstalk variants),
 // PowerUserAccess, and the *FullAccess family (AmazonS3FullAccess,
 // AWSLambda_FullAccess, CloudWatchFullAccessV2 …), under any path and partition.
-var broadManagedPolicyRE = regexp.MustCompile(`^arn:[^:]*:iam::aws:policy/(?:[A-Za-z0-9_+=,.@-]+/)*((?:AdministratorAccess(?:-[A-Za-z0-9]+)*)|PowerUserAccess|[A-Za-z0-9_]*FullAccess[A-Za-z0-9_]*)$`)
+var broadManagedPolicyRE = regexp.MustCompile(`^arn:[^:]*:iam::aws:policy/(?:[A-Za-z0-9_+=,.@-]+/)*(` + broadManagedName + `)$`)
 
 // broadManagedNameRE is broadManagedPolicyRE for a policy looked up by name
 // (data "aws_iam_policy" { name = "AdministratorAccess" }).
-var broadManagedNameRE = regexp.MustCompile(`^((?:AdministratorAccess(?:-[A-Za-z0-9]+)*)|PowerUserAccess|[A-Za-z0-9_]*FullAccess[A-Za-z0-9_]*)$`)
+var broadManagedNameRE = regexp.MustCompile(`^(` + broadManagedName + `)$`)
 
 // managedAttachments names, per resource type, the attributes that attach
 // managed policies by ARN: a single ARN, or a list of them.
