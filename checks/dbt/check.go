@@ -306,7 +306,7 @@ func staleFiles(tree checks.Tree, m, parsed *project.Project) []string {
 		}
 	}
 	for id, ps := range parsed.Sources {
-		if ms, ok := m.Sources[id]; !ok || sourceKey(ms) != sourceKey(ps) {
+		if ms, ok := m.Sources[id]; !ok || !sameSource(ms, ps) {
 			add(ps.Path)
 		}
 	}

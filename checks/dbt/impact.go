@@ -320,7 +320,7 @@ func Diff(base, head *project.Project) Impact {
 	var changedSources []string
 	for id, h := range head.Sources {
 		b, ok := base.Sources[id]
-		if !ok || sourceKey(b) != sourceKey(h) {
+		if !ok || !sameSource(b, h) {
 			changedSources = append(changedSources, id)
 		}
 	}
@@ -389,6 +389,19 @@ func Diff(base, head *project.Project) Impact {
 	sort.Strings(imp.Downstream)
 	imp.Order = hg.TopoOrder(order)
 	return imp
+}
+
+// sameSource compares two sources as dbt resolves them. A manifest leaves
+// out a database equal to its target's, which the files cannot name, so an
+// unset database matches any: an explicit `database:` naming the target
+// is no change.
+func sameSource(a, b *project.Source) bool {
+	if a.Database == "" || b.Database == "" {
+		a2, b2 := *a, *b
+		a2.Database, b2.Database = "", ""
+		return sourceKey(&a2) == sourceKey(&b2)
+	}
+	return sourceKey(a) == sourceKey(b)
 }
 
 func sourceKey(s *project.Source) string {

@@ -88,3 +88,26 @@ func TestSameContractFollowsContractKey(t *testing.T) {
 		})
 	}
 }
+
+// TestSameSource: a manifest drops a source database equal to its target's,
+// so an unset database matches an explicit one; two explicit ones must agree.
+func TestSameSource(t *testing.T) {
+	src := func(db, schema string) *project.Source {
+		return &project.Source{UniqueID: "source.p.raw.orders", SourceName: "raw", Name: "orders", Database: db, Schema: schema}
+	}
+	tests := []struct {
+		name string
+		a, b *project.Source
+		same bool
+	}{
+		{"both unset", src("", "raw"), src("", "raw"), true},
+		{"manifest dropped the target database", src("", "raw"), src("ANALYTICS", "raw"), true},
+		{"two databases", src("RAW_DB", "raw"), src("ANALYTICS", "raw"), false},
+		{"schema moved", src("", "raw"), src("ANALYTICS", "landing"), false},
+	}
+	for _, tt := range tests {
+		if got := sameSource(tt.a, tt.b); got != tt.same {
+			t.Errorf("%s: sameSource = %v, want %v", tt.name, got, tt.same)
+		}
+	}
+}
