@@ -211,10 +211,8 @@ func (c *jsonConverter) objects(e hcl.Expression) []hcl.Expression {
 	}
 	var out []hcl.Expression
 	for _, it := range items {
-		if !c.isObject(it) {
-			rng := it.Range()
-			c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect JSON value type",
-				Detail: "A JSON object is required here, to hold a block's body.", Subject: &rng})
+		if _, d := c.object(it); d != nil {
+			c.diags = append(c.diags, d)
 			continue
 		}
 		out = append(out, it)
