@@ -203,7 +203,9 @@ type localModule struct {
 }
 
 // maxModuleCalls bounds the call paths followed from one stack, so modules
-// that call each other in a diamond or a loop cannot blow up the analysis.
+// that call each other in diamonds cannot blow up the analysis. Past it,
+// only modules not yet loaded are followed: every module is still checked
+// once, and only the per-caller tag check of further repeats is skipped.
 const maxModuleCalls = 256
 
 // localModules returns the calls of local modules the root module makes,
@@ -219,9 +221,12 @@ func localModules(tree checks.Tree, root *module) []*localModule {
 	for _, c := range root.localModuleCalls() {
 		queue = append(queue, item{c, nil})
 	}
-	for len(queue) > 0 && len(out) < maxModuleCalls {
+	for len(queue) > 0 {
 		it := queue[0]
 		queue = queue[1:]
+		if _, seen := loaded[it.call.dir]; seen && len(out) >= maxModuleCalls {
+			continue
+		}
 		if it.call.dir == root.dir || it.parent.calledFrom(it.call.dir) {
 			continue // a loop: Terraform refuses it, and so no rule needs it
 		}

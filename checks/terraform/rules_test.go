@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -248,5 +249,29 @@ func TestStackTouchedThroughNestedModules(t *testing.T) {
 	}
 	if a.Stacks[0].Resources != 1 {
 		t.Errorf("resources = %d, want shared/c's queue counted once", a.Stacks[0].Resources)
+	}
+}
+
+// TestDeepDiamondModulesAreAllChecked: modules that each call the next
+// twice make more call paths than are followed; the innermost module is
+// still loaded and judged, not dropped with the repeats.
+func TestDeepDiamondModulesAreAllChecked(t *testing.T) {
+	tree := checks.MapTree{"stack/main.tf": []byte(providerTF + "module \"a\" {\n  source = \"../m/l1\"\n}\nmodule \"b\" {\n  source = \"../m/l1\"\n}\n")}
+	const depth = 10 // 2+4+…+2^10 call paths, far past maxModuleCalls
+	for i := 1; i < depth; i++ {
+		tree[fmt.Sprintf("m/l%d/main.tf", i)] = fmt.Appendf(nil, "module \"a\" {\n  source = \"../l%d\"\n}\nmodule \"b\" {\n  source = \"../l%d\"\n}\n", i+1, i+1)
+	}
+	tree[fmt.Sprintf("m/l%d/main.tf", depth)] = []byte("resource \"aws_iam_policy\" \"p\" {\n  policy = jsonencode({Statement = [{Effect = \"Allow\", Action = \"*\", Resource = \"*\"}]})\n}\n")
+	cfg, err := config.ParseRepo(".conveyor.yml", []byte("components:\n  - {name: infra, kind: terraform, paths: [\"**\"]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Analyze(tree, cfg, []Stack{{Path: "stack", Envs: []string{"dev"}}})
+	if n := len(a.Stacks[0].Modules); n != depth {
+		t.Errorf("modules = %d (%v), want all %d", n, a.Stacks[0].Modules, depth)
+	}
+	want := fmt.Sprintf("m/l%d/main.tf:2:%s", depth, RuleIAMWildcard)
+	if g := got(a.Findings); !slices.Contains(g, want) {
+		t.Errorf("findings = %v, want %s", g, want)
 	}
 }
