@@ -430,7 +430,7 @@ func (e *Emulator) createCheckRun(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if rp.commits[*in.HeadSHA] == nil {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "No commit found for SHA: " + *in.HeadSHA, "documentation_url": docsURL})
+		noCommit(w, *in.HeadSHA)
 		return
 	}
 	cr := &CheckRun{ID: e.newID(), HeadSHA: *in.HeadSHA, Status: "queued"}
@@ -543,9 +543,8 @@ func (e *Emulator) listCheckRunsForRef(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sha, ok := rp.resolve(r.PathValue("ref"))
+	sha, ok := rp.resolveOr422(w, r.PathValue("ref"))
 	if !ok {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "No commit found for SHA: " + r.PathValue("ref"), "documentation_url": docsURL})
 		return
 	}
 	e.writeRuns(w, r, rp, rp.runsFor(sha))
@@ -638,9 +637,8 @@ func (e *Emulator) listCheckSuitesForRef(w http.ResponseWriter, r *http.Request)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sha, ok := rp.resolve(r.PathValue("ref"))
+	sha, ok := rp.resolveOr422(w, r.PathValue("ref"))
 	if !ok {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "No commit found for SHA: " + r.PathValue("ref"), "documentation_url": docsURL})
 		return
 	}
 	suites := rp.suitesFor(sha)

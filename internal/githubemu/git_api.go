@@ -181,9 +181,8 @@ func (e *Emulator) getCommit(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sha, ok := rp.resolve(r.PathValue("ref"))
+	sha, ok := rp.resolveOr422(w, r.PathValue("ref"))
 	if !ok {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "No commit found for SHA: " + r.PathValue("ref"), "documentation_url": docsURL})
 		return
 	}
 	writeJSON(w, http.StatusOK, rp.commitJSON(rp.commits[sha], true))
@@ -587,4 +586,18 @@ func (e *Emulator) getBranch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rp.branchJSON(name))
+}
+
+// resolveOr422 resolves ref to a commit, answering 422 as GitHub does when
+// there is none.
+func (rp *Repo) resolveOr422(w http.ResponseWriter, ref string) (string, bool) {
+	sha, ok := rp.resolve(ref)
+	if !ok {
+		noCommit(w, ref)
+	}
+	return sha, ok
+}
+
+func noCommit(w http.ResponseWriter, ref string) {
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "No commit found for SHA: " + ref, "documentation_url": docsURL})
 }

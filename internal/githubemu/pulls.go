@@ -499,9 +499,8 @@ func (e *Emulator) listPullsForCommit(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sha, ok := rp.resolve(r.PathValue("sha"))
+	sha, ok := rp.resolveOr422(w, r.PathValue("sha"))
 	if !ok {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "No commit found for SHA: " + r.PathValue("sha"), "documentation_url": docsURL})
 		return
 	}
 	tip := rp.branches[rp.DefaultBranch]
