@@ -45,11 +45,11 @@ func runFreshness(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *envName == "" {
 		return usageErr("--env is required")
 	}
-	tree, err := checks.ReadDir(*dir)
+	cfg, err := repoConfigIn(*dir, "freshness needs the environment's warehouse")
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	cfg, err := checks.LoadRepoConfig(tree, tree)
+	tree, err := checks.ReadDir(*dir)
 	if err != nil {
 		return usageErr("%v", err)
 	}

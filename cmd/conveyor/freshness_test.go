@@ -110,6 +110,7 @@ INSERT INTO raw.events VALUES ('e1', '`+now.Add(-10*time.Minute).In(time.FixedZo
 		{"no DuckDB file named", []string{"--repo", sample, "--env", "prod"}, exitUsage, nil, nil},
 		{"a DuckDB file that does not exist", []string{"--repo", sample, "--env", "prod", "--duckdb", missing}, exitUsage, nil, nil},
 		{"bad format", []string{"--repo", sample, "--env", "prod", "--duckdb", fresh, "--format", "xml"}, exitUsage, nil, nil},
+		{"no .conveyor.yml", []string{"--repo", t.TempDir(), "--env", "prod", "--duckdb", fresh}, exitUsage, nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
